@@ -1,0 +1,1 @@
+fn main() { skiff_core::init_if_requested(); }

@@ -1,0 +1,144 @@
+//! `create`: validate, make the state directory, launch, record.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use oci_spec::runtime::Spec;
+
+use super::{record, Container, ContainerBuilder, Record, StateError, Status};
+use crate::hooks::{self, HookState};
+use crate::launch::{self, LaunchKind, LaunchPlan};
+use crate::{cgroups, spec, Error};
+
+pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
+    crate::id::validate_id(&b.id)?;
+    let bundle = match &b.bundle {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().map_err(|source| StateError::Io { path: ".".into(), source })?,
+    };
+    let bundle = bundle
+        .canonicalize()
+        .map_err(|source| StateError::Io { path: bundle.clone(), source })?;
+    let spec = match b.spec.clone() {
+        Some(spec) => spec,
+        None => spec::load(&bundle)?,
+    };
+    let rootfs = spec::validate(&spec, &bundle)?;
+    let dir = record::make_dir(&b.root, &b.id)?;
+    let result = create_in(&b, &dir, bundle, rootfs, spec);
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn create_in(
+    b: &ContainerBuilder,
+    dir: &Path,
+    bundle: PathBuf,
+    rootfs: PathBuf,
+    spec: Spec,
+) -> Result<Container, Error> {
+    let _lock = record::lock(dir, &b.id)?;
+    let fifo = dir.join(record::FIFO);
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600))
+        .map_err(|e| StateError::Sys { op: format!("mkfifo {}", fifo.display()), source: e })?;
+    let console: Option<OwnedFd> = match (&b.console_fd, &b.console_socket) {
+        (Some(fd), _) => Some(
+            fd.try_clone()
+                .map_err(|source| StateError::Io { path: "console socket".into(), source })?,
+        ),
+        (None, Some(path)) => Some(
+            UnixStream::connect(path)
+                .map_err(|source| StateError::Io { path: path.clone(), source })?
+                .into(),
+        ),
+        (None, None) => None,
+    };
+    let process = spec.process().clone().unwrap_or_default();
+    let plan = LaunchPlan {
+        kind: LaunchKind::Create,
+        id: b.id.clone(),
+        spec: spec.clone(),
+        process,
+        rootfs: rootfs.clone(),
+        bundle: bundle.clone(),
+        state_dir: dir.to_owned(),
+        no_pivot: b.no_pivot,
+        no_new_keyring: b.no_new_keyring,
+        preserve_fds: b.preserve_fds,
+        console_socket_fd: console.as_ref().map(|fd| fd.as_raw_fd()),
+    };
+    let annotations = spec.annotations().clone().unwrap_or_default();
+    let mut observer = CreateObserver {
+        spec: &spec,
+        state: HookState {
+            oci_version: spec.version().clone(),
+            id: b.id.clone(),
+            status: Status::Creating,
+            pid: 0,
+            bundle: bundle.clone(),
+            annotations: annotations.clone(),
+        },
+    };
+    let pid = launch::launch(&plan, &mut observer)?;
+    drop(console);
+    let record = Record {
+        id: b.id.clone(),
+        pid: pid.as_raw(),
+        pid_start: record::proc_stat(pid.as_raw()).map(|(_, start)| start).unwrap_or(0),
+        bundle,
+        rootfs,
+        created: record::now_rfc3339(),
+        owner: owner(),
+        annotations,
+        spec,
+    };
+    let written = record::write(dir, &record).and_then(|()| match &b.pid_file {
+        Some(path) => write_pid_file(path, pid),
+        None => Ok(()),
+    });
+    if let Err(e) = written {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(e.into());
+    }
+    Ok(Container { root: b.root.clone(), dir: dir.to_owned(), record })
+}
+
+/// Write a pid file atomically, as runc does.
+pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<(), StateError> {
+    let tmp = path.with_extension("skiff-tmp");
+    std::fs::write(&tmp, pid.as_raw().to_string())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|source| StateError::Io { path: path.to_owned(), source })
+}
+
+fn owner() -> String {
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => u.name,
+        _ => uid.to_string(),
+    }
+}
+
+/// P's work during the handshake: cgroup placement and the runtime-side hooks.
+struct CreateObserver<'a> {
+    spec: &'a Spec,
+    state: HookState,
+}
+
+impl launch::LaunchObserver for CreateObserver<'_> {
+    fn init_started(&mut self, init_pid: Pid) -> Result<(), Error> {
+        cgroups::place(self.spec, init_pid)
+    }
+
+    fn create_runtime(&mut self, pid: Pid) -> Result<(), Error> {
+        self.state.pid = pid.as_raw();
+        hooks::run_prestart_and_create_runtime(self.spec, &self.state)?;
+        Ok(())
+    }
+}

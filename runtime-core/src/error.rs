@@ -1,0 +1,27 @@
+//! The library's error type: one variant per module that can fail.
+
+use crate::container::StateError;
+use crate::hooks::HookError;
+use crate::id::IdError;
+use crate::launch::LaunchError;
+use crate::spec::SpecError;
+
+/// Everything that can go wrong in a container operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The container id was refused.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// config.json (or the in-memory spec) is malformed or invalid.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The container's state could not be read, written or acted on.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Starting the container process failed.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// A hook failed.
+    #[error(transparent)]
+    Hook(#[from] HookError),
+}

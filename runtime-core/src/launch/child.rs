@@ -1,0 +1,105 @@
+//! C: the container process, from its clone to the exec of the user program.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use nix::fcntl::{open, openat, OFlag};
+use nix::sys::stat::Mode;
+
+use super::channel::Channel;
+use super::message::Message;
+use super::plan::{LaunchKind, LaunchPlan};
+use crate::{hooks, process, rootfs, system, tty};
+
+/// A failed step: what was being done, and why.
+type StepError = (String, String);
+
+fn at<E: std::fmt::Display>(step: impl Into<String>) -> impl FnOnce(E) -> StepError {
+    let step = step.into();
+    move |e| (step, e.to_string())
+}
+
+/// Run C to the exec of the user program; never returns.
+pub(crate) fn main(plan: &LaunchPlan, chan: &mut Channel) -> ! {
+    let err = match setup(plan, chan) {
+        Ok(ready) => match after_ready(plan, ready) {
+            Ok(never) => match never {},
+            Err(e) => {
+                // P is gone (create) or waiting for our exit (exec, run): the
+                // container's stderr is the only place left to say it.
+                let _ = writeln!(std::io::stderr(), "skiff: {}: {}", e.0, e.1);
+                std::process::exit(127)
+            }
+        },
+        Err(e) => e,
+    };
+    let _ = chan.send(&Message::Failed { step: err.0, message: err.1 });
+    std::process::exit(1)
+}
+
+/// What C carries past Ready.
+struct Ready {
+    exec: process::Prepared,
+    fifo_dir: Option<OwnedFd>,
+    host_pid: i32,
+}
+
+fn setup(plan: &LaunchPlan, chan: &mut Channel) -> Result<Ready, StepError> {
+    nix::unistd::setsid().map_err(at("setsid"))?;
+    // The host's /proc is still mounted here: /proc/self names our host pid.
+    let host_pid = std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse::<i32>().ok()))
+        .unwrap_or(0);
+    let mut fifo_dir = None;
+    if let LaunchKind::Create = plan.kind {
+        // Opened before pivot_root, while the state directory is visible.
+        let dir = open(
+            &plan.state_dir,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(at(format!("open state directory {}", plan.state_dir.display())))?;
+        fifo_dir = Some(dir);
+        rootfs::prepare(plan).map_err(at("prepare rootfs"))?;
+        if hooks::has_create_runtime(&plan.spec) {
+            chan.send(&Message::RunCreateRuntimeHooks).map_err(at("request createRuntime hooks"))?;
+            match chan.recv("HooksDone").map_err(at("wait for createRuntime hooks"))? {
+                Message::HooksDone => {}
+                other => return Err(("wait for createRuntime hooks".into(), other.name().into())),
+            }
+        }
+        let state = hooks::creating_state(plan, host_pid);
+        hooks::run_create_container(&plan.spec, &state).map_err(at("createContainer hook"))?;
+        rootfs::enter(plan).map_err(at("enter rootfs"))?;
+        rootfs::finish(plan).map_err(at("finish rootfs"))?;
+        system::apply(&plan.spec).map_err(at("configure container"))?;
+    }
+    if let Some(fd) = plan.console_socket_fd {
+        // SAFETY: P connected this socket and passed it to us for our sole use;
+        // nothing else in this process owns the fd.
+        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        tty::setup_console(sock).map_err(at("set up console"))?;
+    }
+    let exec = process::prepare(plan).map_err(at("prepare process"))?;
+    chan.send(&Message::Ready).map_err(at("report ready"))?;
+    Ok(Ready { exec, fifo_dir, host_pid })
+}
+
+fn after_ready(plan: &LaunchPlan, ready: Ready) -> Result<std::convert::Infallible, StepError> {
+    if let Some(dir) = ready.fifo_dir {
+        // Blocks until `start` opens the fifo for reading.
+        let fd = openat(&dir, "exec.fifo", OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(at("open exec.fifo"))?;
+        let mut fifo = File::from(fd);
+        fifo.write_all(b"0").map_err(at("write exec.fifo"))?;
+        drop(fifo);
+        drop(dir);
+        let state = hooks::creating_state(plan, ready.host_pid);
+        hooks::run_start_container(&plan.spec, &state).map_err(at("startContainer hook"))?;
+    }
+    process::finish_identity(&plan.process).map_err(at("set process identity"))?;
+    Err(("exec".into(), process::exec(&ready.exec, plan.preserve_fds).to_string()))
+}
+

@@ -1,0 +1,68 @@
+//! I: the single-threaded copy of the caller that enters the namespaces and
+//! clones the container process.
+
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+
+use super::channel::Channel;
+use super::message::Message;
+use super::plan::LaunchPlan;
+use crate::namespaces;
+
+/// Run I to its end: read the plan, enter namespaces, clone C, report its pid.
+pub(crate) fn main(mut chan: Channel) -> ! {
+    let code = match run(&mut chan) {
+        Ok(()) => 0,
+        Err((step, message)) => {
+            let _ = chan.send(&Message::Failed { step, message });
+            1
+        }
+    };
+    std::process::exit(code)
+}
+
+fn run(chan: &mut Channel) -> Result<(), (String, String)> {
+    let fail = |step: &str| {
+        let step = step.to_owned();
+        move |e: &dyn std::fmt::Display| (step.clone(), e.to_string())
+    };
+    // Nothing in the container may open /proc/<pid>/exe of this process (the
+    // skiff binary) or ptrace it: CVE-2019-5736.
+    // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers and touches no memory.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(fail("prctl(PR_SET_DUMPABLE)")(&e));
+    }
+    fcntl(chan.socket(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
+        .map_err(|e| fail("mark launch socket close-on-exec")(&e))?;
+    let plan: LaunchPlan = match chan.recv("Plan").map_err(|e| fail("receive plan")(&e))? {
+        Message::Plan(plan) => *plan,
+        other => {
+            return Err(("receive plan".into(), format!("expected Plan, got {}", other.name())))
+        }
+    };
+    let entry = namespaces::enter(&plan).map_err(|e| ("enter namespaces".to_owned(), e.to_string()))?;
+    // SAFETY: I is single-threaded (a fresh exec), so the child is a full copy
+    // of a consistent process; without CLONE_VM and with a null stack the
+    // child runs on a copy-on-write copy of this stack, like fork().
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (entry.clone_flags | libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    if pid < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(fail("clone container process")(&e));
+    }
+    if pid == 0 {
+        super::child::main(&plan, chan);
+    }
+    let pid = i32::try_from(pid).map_err(|e| fail("clone container process")(&e))?;
+    chan.send(&Message::Pid(pid)).map_err(|e| fail("send pid")(&e))?;
+    Ok(())
+}
+

@@ -1,0 +1,134 @@
+//! P's side of the handshake: start I, hand it the plan, answer C until Ready.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+use super::channel::{Channel, ChannelError};
+use super::entry::{INIT_ARGV0, INIT_FD_ENV};
+use super::message::Message;
+use super::plan::LaunchPlan;
+
+/// Why a container process could not be launched.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The launch socket could not be made.
+    #[error("create launch socket: {0}")]
+    Socket(std::io::Error),
+    /// I could not be started.
+    #[error("start init process {exe}: {source}")]
+    Spawn {
+        /// The binary that was executed.
+        exe: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The handshake broke.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// A step in I or C failed.
+    #[error("{step}: {message}")]
+    Step {
+        /// What was being done.
+        step: String,
+        /// The cause.
+        message: String,
+    },
+    /// A hook or other runtime-side step between the handshake's messages failed.
+    #[error("{0}")]
+    Runtime(Box<crate::Error>),
+}
+
+/// What P does while C waits between its steps.
+pub(crate) trait LaunchObserver {
+    /// I is running (pid in P's namespace): place it in its cgroup.
+    fn init_started(&mut self, init_pid: Pid) -> Result<(), crate::Error>;
+    /// C exists and its namespaces and mounts are set up: run the prestart
+    /// and createRuntime hooks.
+    fn create_runtime(&mut self, pid: Pid) -> Result<(), crate::Error>;
+}
+
+/// Launch the plan's process and return its pid once it is Ready. On error,
+/// nothing launched is left running.
+pub(crate) fn launch(plan: &LaunchPlan, observer: &mut dyn LaunchObserver) -> Result<Pid, LaunchError> {
+    let (ours, theirs) = UnixStream::pair().map_err(LaunchError::Socket)?;
+    let mut chan = Channel::new(ours);
+    let init = spawn_init(&theirs)?;
+    drop(theirs);
+    let init_pid = Pid::from_raw(init.id() as i32);
+    let mut container: Option<Pid> = None;
+    let result = drive(plan, &mut chan, observer, init_pid, &mut container);
+    // I exits right after sending the pid (or failing): always reap it.
+    let _ = waitpid(init_pid, None);
+    match result {
+        Ok(pid) => Ok(pid),
+        Err(e) => {
+            if let Some(pid) = container {
+                let _ = kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn spawn_init(theirs: &UnixStream) -> Result<std::process::Child, LaunchError> {
+    let exe = "/proc/self/exe";
+    let fd = theirs.as_raw_fd();
+    let mut cmd = Command::new(exe);
+    cmd.arg0(INIT_ARGV0).env_clear().env(INIT_FD_ENV, fd.to_string());
+    // SAFETY: the closure runs between fork and exec and calls only fcntl(2),
+    // which is async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    cmd.spawn().map_err(|source| LaunchError::Spawn { exe: exe.to_owned(), source })
+}
+
+fn step(msg: Message, expected: &'static str) -> LaunchError {
+    match msg {
+        Message::Failed { step, message } => LaunchError::Step { step, message },
+        other => ChannelError::Unexpected { expected, got: other.name() }.into(),
+    }
+}
+
+fn drive(
+    plan: &LaunchPlan,
+    chan: &mut Channel,
+    observer: &mut dyn LaunchObserver,
+    init_pid: Pid,
+    container: &mut Option<Pid>,
+) -> Result<Pid, LaunchError> {
+    observer
+        .init_started(init_pid)
+        .map_err(|e| LaunchError::Runtime(Box::new(e)))?;
+    chan.send(&Message::Plan(Box::new(plan.clone())))?;
+    let pid = match chan.recv("Pid")? {
+        Message::Pid(pid) => Pid::from_raw(pid),
+        other => return Err(step(other, "Pid")),
+    };
+    *container = Some(pid);
+    loop {
+        match chan.recv("Ready")? {
+            Message::Ready => return Ok(pid),
+            Message::RunCreateRuntimeHooks => {
+                observer
+                    .create_runtime(pid)
+                    .map_err(|e| LaunchError::Runtime(Box::new(e)))?;
+                chan.send(&Message::HooksDone)?;
+            }
+            other => return Err(step(other, "Ready")),
+        }
+    }
+}

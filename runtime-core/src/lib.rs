@@ -1,0 +1,48 @@
+//! `skiff-core`: the container lifecycle of the skiff OCI runtime.
+//!
+//! A container is made from an OCI bundle (or an in-memory [`Spec`]) with
+//! [`ContainerBuilder`], and driven through the [`Container`] handle it returns:
+//! [`Container::start`], [`Container::kill`], [`Container::wait`],
+//! [`Container::delete`]. Containers made by another process are found again
+//! with [`Container::load`] under the same state root.
+//!
+//! # The init entry point
+//!
+//! skiff sets a container up in a fresh copy of the calling program, so that
+//! nothing fork-unsafe runs between `clone` and `exec` even when the caller is
+//! multithreaded. Every binary that links this crate and creates containers must
+//! therefore call [`init_if_requested`] first thing in `main`:
+//!
+//! ```no_run
+//! fn main() {
+//!     skiff_core::init_if_requested();
+//!     // ... the program's own work
+//! }
+//! ```
+#![deny(missing_docs)]
+
+mod cgroups;
+mod container;
+mod error;
+mod hooks;
+mod id;
+mod launch;
+mod namespaces;
+mod process;
+mod rootfs;
+mod spec;
+mod system;
+mod tty;
+
+pub use container::{
+    block_forwarded_signals, forward_signals_until_exit, list, parse_signal, Container,
+    ContainerBuilder, ExecOptions, ExecProcess, ExitStatus, State, Status,
+};
+pub use error::Error;
+pub use id::validate_id;
+pub use launch::init_if_requested;
+pub use oci_spec::runtime::Spec;
+pub use spec::{default_spec, features};
+
+/// The default state root, as runc's `/run/runc`.
+pub const DEFAULT_ROOT: &str = "/run/skiff";
