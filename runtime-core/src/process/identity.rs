@@ -75,7 +75,10 @@ pub(crate) fn finish_identity(p: &Process) -> Result<(), IdentityError> {
     caps::set(None, CapSet::Permitted, &permitted).map_err(capset("permitted"))?;
     caps::set(None, CapSet::Effective, &effective).map_err(capset("effective"))?;
     caps::clear(None, CapSet::Ambient).map_err(capset("ambient"))?;
-    for cap in ambient {
+    // The kernel allows an ambient capability only when it is both permitted
+    // and inheritable; runc's own default spec lists ambient capabilities
+    // without inheritable ones, so the others are skipped, as runc does.
+    for cap in ambient.iter().filter(|c| permitted.contains(c) && inheritable.contains(c)).copied() {
         caps::raise(None, CapSet::Ambient, cap).map_err(capset("ambient"))?;
     }
     if p.no_new_privileges().unwrap_or(false) {
