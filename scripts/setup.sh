@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what skiff's demo, tests and benches need on a fresh Debian machine.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+for pkg in busybox-static runc crun; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "setup: cargo is required (rustup)" >&2; exit 1; }
