@@ -27,6 +27,22 @@ pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
         None => spec::load(&bundle)?,
     };
     let rootfs = spec::validate(&spec, &bundle)?;
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    let console = b.console_fd.is_some() || b.console_socket.is_some();
+    if terminal && !console {
+        return Err(spec::SpecError::invalid(
+            "process.terminal",
+            "a terminal needs a console socket (--console-socket) to send its pty to",
+        )
+        .into());
+    }
+    if !terminal && console {
+        return Err(spec::SpecError::invalid(
+            "process.terminal",
+            "a console socket was given but the process has no terminal",
+        )
+        .into());
+    }
     let dir = record::make_dir(&b.root, &b.id)?;
     let result = create_in(&b, &dir, bundle, rootfs, spec);
     if result.is_err() {

@@ -1,6 +1,6 @@
 //! P's side of the handshake: start I, hand it the plan, answer C until Ready.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -58,11 +58,15 @@ pub(crate) trait LaunchObserver {
 pub(crate) fn launch(plan: &LaunchPlan, observer: &mut dyn LaunchObserver) -> Result<Pid, LaunchError> {
     let (ours, theirs) = UnixStream::pair().map_err(LaunchError::Socket)?;
     let mut chan = Channel::new(ours);
-    let init = spawn_init(&theirs)?;
+    let init = spawn_init(&theirs, plan)?;
     drop(theirs);
     let init_pid = Pid::from_raw(init.id() as i32);
     let mut container: Option<Pid> = None;
     let result = drive(plan, &mut chan, observer, init_pid, &mut container);
+    if result.is_err() && container.is_none() {
+        // I may still wait for the plan: it must not outlive the failure.
+        let _ = kill(init_pid, Signal::SIGKILL);
+    }
     // I exits right after sending the pid (or failing): always reap it.
     let _ = waitpid(init_pid, None);
     match result {
@@ -77,20 +81,28 @@ pub(crate) fn launch(plan: &LaunchPlan, observer: &mut dyn LaunchObserver) -> Re
     }
 }
 
-fn spawn_init(theirs: &UnixStream) -> Result<std::process::Child, LaunchError> {
+fn spawn_init(theirs: &UnixStream, plan: &LaunchPlan) -> Result<std::process::Child, LaunchError> {
     let exe = "/proc/self/exe";
     let fd = theirs.as_raw_fd();
+    // I inherits the launch socket and the console socket (both must pass)
+    // and the preserved fds 3..3+N (those the caller has open).
+    let required = [fd, plan.console_socket_fd.unwrap_or(-1)];
+    let preserved = 3..3 + plan.preserve_fds as RawFd;
     let mut cmd = Command::new(exe);
     cmd.arg0(INIT_ARGV0).env_clear().env(INIT_FD_ENV, fd.to_string());
     // SAFETY: the closure runs between fork and exec and calls only fcntl(2),
     // which is async-signal-safe; it allocates nothing and takes no lock.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::fcntl(fd, libc::F_SETFD, 0) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
+            for fd in required.into_iter().filter(|fd| *fd >= 0) {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
+            for fd in preserved.clone() {
+                libc::fcntl(fd, libc::F_SETFD, 0);
+            }
+            Ok(())
         });
     }
     cmd.spawn().map_err(|source| LaunchError::Spawn { exe: exe.to_owned(), source })
