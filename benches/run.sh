@@ -1,0 +1,42 @@
+#!/bin/sh
+# Build skiff and skiff-bench in release mode, then compare skiff with runc
+# and crun. Extra arguments go to skiff-bench, e.g.:
+#   benches/run.sh -n 100
+#   benches/run.sh --json > bench.json
+#   SKIFF_BENCH_ITERATIONS=20 benches/run.sh --runtimes runc,crun
+#
+# skiff-bench moves itself into a private mount namespace (and unmounts the
+# hybrid cgroup2 mount there only), so it needs root. Set SKIFF_BENCH_NO_BUILD=1
+# to use existing binaries, SKIFF_BENCH_NO_INSTALL=1 to never call apt-get.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "run.sh: skiff-bench needs root (mount namespace, containers)" >&2
+    exit 1
+fi
+
+# The runtimes to compare against and the rootfs's busybox.
+missing=""
+command -v runc >/dev/null 2>&1 || missing="$missing runc"
+command -v crun >/dev/null 2>&1 || missing="$missing crun"
+command -v busybox >/dev/null 2>&1 || missing="$missing busybox-static"
+if [ -n "$missing" ] && [ "${SKIFF_BENCH_NO_INSTALL:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "run.sh: installing$missing" >&2
+    apt-get update -qq >&2
+    # shellcheck disable=SC2086 # word splitting of the package list is intended
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
+fi
+
+if [ "${SKIFF_BENCH_NO_BUILD:-0}" != 1 ]; then
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p skiff-benches >&2
+    # skiff itself; if it does not build, the bench reports it as missing.
+    cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p skiff-cli >&2 ||
+        echo "run.sh: warning: skiff did not build; benchmarking the others" >&2
+fi
+
+: "${SKIFF_BIN:=$target/release/skiff}"
+export SKIFF_BIN
+exec "$target/release/skiff-bench" "$@"
