@@ -25,6 +25,12 @@ pub(crate) enum NamespaceError {
         path: PathBuf,
         source: nix::Error,
     },
+    /// `linux.timeOffsets` could not be written.
+    #[error("linux.timeOffsets: {clock}: {source}")]
+    TimeOffset { clock: String, source: std::io::Error },
+    /// A clock name other than monotonic or boottime.
+    #[error("linux.timeOffsets: unknown clock {0:?} (monotonic or boottime)")]
+    Clock(String),
     /// unshare(2) failed.
     #[error("unshare {kind} namespace: {source}")]
     Unshare { kind: &'static str, source: nix::Error },
@@ -107,6 +113,52 @@ pub(crate) fn enter(plan: &LaunchPlan) -> Result<Entry, NamespaceError> {
         // container process is born in it.
         unshare(time).map_err(|source| NamespaceError::Unshare { kind: "time", source })?;
         new_flags.remove(time);
+        write_time_offsets(plan)?;
     }
     Ok(Entry { clone_flags: new_flags.bits() })
+}
+
+/// The lines of /proc/self/timens_offsets for `linux.timeOffsets`.
+pub(crate) fn time_offset_lines(
+    offsets: &std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset>,
+) -> Result<Vec<(String, String)>, NamespaceError> {
+    let mut lines = Vec::new();
+    for (clock, off) in offsets {
+        if clock != "monotonic" && clock != "boottime" {
+            return Err(NamespaceError::Clock(clock.clone()));
+        }
+        let line = format!("{clock} {} {}\n", off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0));
+        lines.push((clock.clone(), line));
+    }
+    lines.sort();
+    Ok(lines)
+}
+
+/// After unshare(CLONE_NEWTIME) and before any process is born in the new
+/// namespace: set its clock offsets.
+fn write_time_offsets(plan: &LaunchPlan) -> Result<(), NamespaceError> {
+    let offsets = plan.spec.linux().as_ref().and_then(|l| l.time_offsets().clone()).unwrap_or_default();
+    for (clock, line) in time_offset_lines(&offsets)? {
+        std::fs::write("/proc/self/timens_offsets", line)
+            .map_err(|source| NamespaceError::TimeOffset { clock, source })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_offsets() {
+        let offsets: std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset> =
+            serde_json::from_str(r#"{"monotonic":{"secs":3600},"boottime":{"secs":-5,"nanosecs":7}}"#)
+                .expect("parse");
+        let lines = time_offset_lines(&offsets).expect("valid");
+        assert_eq!(lines[0].1, "boottime -5 7\n");
+        assert_eq!(lines[1].1, "monotonic 3600 0\n");
+        let bad: std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset> =
+            serde_json::from_str(r#"{"realtime":{"secs":1}}"#).expect("parse");
+        assert!(matches!(time_offset_lines(&bad), Err(NamespaceError::Clock(_))));
+    }
 }
