@@ -10,7 +10,12 @@ use skiff_core::{ContainerBuilder, Error};
 fn run(bundle: &str, id: &str) -> Result<i32, Error> {
     let root = std::env::temp_dir().join(format!("skiff-example-{}", std::process::id()));
     let mut container = ContainerBuilder::new(id, &root).bundle(bundle).create()?;
-    println!("created {} (pid {}), status {}", container.id(), container.pid(), container.status());
+    println!(
+        "created {} (pid {}), status {}",
+        container.id(),
+        container.pid(),
+        container.status()
+    );
     container.start()?;
     let status = container.wait()?;
     println!("exited: {status:?}");

@@ -14,10 +14,8 @@
 //! therefore call [`init_if_requested`] first thing in `main`:
 //!
 //! ```no_run
-//! fn main() {
-//!     skiff_core::init_if_requested();
-//!     // ... the program's own work
-//! }
+//! skiff_core::init_if_requested();
+//! // ... the program's own work
 //! ```
 #![deny(missing_docs)]
 
@@ -42,7 +40,8 @@ pub use error::Error;
 pub use id::validate_id;
 pub use launch::init_if_requested;
 pub use oci_spec::runtime::Spec;
-pub use spec::{default_spec, features};
+pub use process::listen_fds;
+pub use spec::{default_spec, default_spec_rootless, features};
 
 /// The default state root, as runc's `/run/runc`.
 pub const DEFAULT_ROOT: &str = "/run/skiff";

@@ -27,13 +27,19 @@ pub(crate) enum NamespaceError {
     },
     /// `linux.timeOffsets` could not be written.
     #[error("linux.timeOffsets: {clock}: {source}")]
-    TimeOffset { clock: String, source: std::io::Error },
+    TimeOffset {
+        clock: String,
+        source: std::io::Error,
+    },
     /// A clock name other than monotonic or boottime.
     #[error("linux.timeOffsets: unknown clock {0:?} (monotonic or boottime)")]
     Clock(String),
     /// unshare(2) failed.
     #[error("unshare {kind} namespace: {source}")]
-    Unshare { kind: &'static str, source: nix::Error },
+    Unshare {
+        kind: &'static str,
+        source: nix::Error,
+    },
 }
 
 /// What entering left to do: the flags for the clone of the container process.
@@ -111,11 +117,16 @@ pub(crate) fn enter(plan: &LaunchPlan) -> Result<Entry, NamespaceError> {
     if new_flags.contains(time) {
         // CLONE_NEWTIME is refused by clone(2): unshare it here so that the
         // container process is born in it.
-        unshare(time).map_err(|source| NamespaceError::Unshare { kind: "time", source })?;
+        unshare(time).map_err(|source| NamespaceError::Unshare {
+            kind: "time",
+            source,
+        })?;
         new_flags.remove(time);
         write_time_offsets(plan)?;
     }
-    Ok(Entry { clone_flags: new_flags.bits() })
+    Ok(Entry {
+        clone_flags: new_flags.bits(),
+    })
 }
 
 /// The lines of /proc/self/timens_offsets for `linux.timeOffsets`.
@@ -127,7 +138,11 @@ pub(crate) fn time_offset_lines(
         if clock != "monotonic" && clock != "boottime" {
             return Err(NamespaceError::Clock(clock.clone()));
         }
-        let line = format!("{clock} {} {}\n", off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0));
+        let line = format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        );
         lines.push((clock.clone(), line));
     }
     lines.sort();
@@ -137,7 +152,12 @@ pub(crate) fn time_offset_lines(
 /// After unshare(CLONE_NEWTIME) and before any process is born in the new
 /// namespace: set its clock offsets.
 fn write_time_offsets(plan: &LaunchPlan) -> Result<(), NamespaceError> {
-    let offsets = plan.spec.linux().as_ref().and_then(|l| l.time_offsets().clone()).unwrap_or_default();
+    let offsets = plan
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().clone())
+        .unwrap_or_default();
     for (clock, line) in time_offset_lines(&offsets)? {
         std::fs::write("/proc/self/timens_offsets", line)
             .map_err(|source| NamespaceError::TimeOffset { clock, source })?;
@@ -152,13 +172,18 @@ mod tests {
     #[test]
     fn time_offsets() {
         let offsets: std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset> =
-            serde_json::from_str(r#"{"monotonic":{"secs":3600},"boottime":{"secs":-5,"nanosecs":7}}"#)
-                .expect("parse");
+            serde_json::from_str(
+                r#"{"monotonic":{"secs":3600},"boottime":{"secs":-5,"nanosecs":7}}"#,
+            )
+            .expect("parse");
         let lines = time_offset_lines(&offsets).expect("valid");
         assert_eq!(lines[0].1, "boottime -5 7\n");
         assert_eq!(lines[1].1, "monotonic 3600 0\n");
         let bad: std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset> =
             serde_json::from_str(r#"{"realtime":{"secs":1}}"#).expect("parse");
-        assert!(matches!(time_offset_lines(&bad), Err(NamespaceError::Clock(_))));
+        assert!(matches!(
+            time_offset_lines(&bad),
+            Err(NamespaceError::Clock(_))
+        ));
     }
 }

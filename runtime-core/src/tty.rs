@@ -10,8 +10,13 @@ use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 /// Why the console could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TtyError {
+    #[error("bind the pty onto /dev/console: {0}")]
+    Console(Box<crate::rootfs::RootfsError>),
     #[error("{op}: {source}")]
-    Sys { op: &'static str, source: nix::Error },
+    Sys {
+        op: &'static str,
+        source: nix::Error,
+    },
     #[error("open pty slave {path}: {source}")]
     Slave { path: String, source: nix::Error },
 }
@@ -20,31 +25,56 @@ fn sys(op: &'static str) -> impl FnOnce(nix::Error) -> TtyError {
     move |source| TtyError::Sys { op, source }
 }
 
-/// In C, after pivot_root: make a pty from the container's /dev/ptmx, send
+/// In C, after pivot_root: make a pty from the container's /dev/ptmx, bind
+/// it onto /dev/console when `dev_console` (create, not exec), send
 /// its master over `socket` (SCM_RIGHTS, the pty's name as data, as runc
 /// does), and make the slave the controlling terminal and stdio.
-pub(crate) fn setup_console(socket: OwnedFd) -> Result<(), TtyError> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(sys("open /dev/ptmx"))?;
+pub(crate) fn setup_console(socket: OwnedFd, dev_console: bool) -> Result<(), TtyError> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(sys("open /dev/ptmx"))?;
     grantpt(&master).map_err(sys("grantpt"))?;
     unlockpt(&master).map_err(sys("unlockpt"))?;
     let name = ptsname_r(&master).map_err(sys("ptsname"))?;
-    let slave = nix::fcntl::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY, nix::sys::stat::Mode::empty())
-        .map_err(|source| TtyError::Slave { path: name.clone(), source })?;
+    let slave = nix::fcntl::open(
+        name.as_str(),
+        OFlag::O_RDWR | OFlag::O_NOCTTY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|source| TtyError::Slave {
+        path: name.clone(),
+        source,
+    })?;
+    if dev_console {
+        crate::rootfs::mount_console(std::path::Path::new(&name))
+            .map_err(|e| TtyError::Console(Box::new(e)))?;
+    }
     let fds = [master.as_raw_fd()];
     let iov = [IoSlice::new(name.as_bytes())];
-    sendmsg::<()>(socket.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(sys("send pty master to console socket"))?;
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(sys("send pty master to console socket"))?;
     drop(master);
     drop(socket);
     // SAFETY: ioctl(TIOCSCTTY) takes the slave fd and an integer argument.
     if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-        return Err(TtyError::Sys { op: "make pty the controlling terminal", source: nix::Error::last() });
+        return Err(TtyError::Sys {
+            op: "make pty the controlling terminal",
+            source: nix::Error::last(),
+        });
     }
     for target in 0..=2 {
         // SAFETY: dup2 onto the stdio fds, which this process owns and means
         // to replace; no Rust object holds them.
         if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
-            return Err(TtyError::Sys { op: "dup2 pty slave onto stdio", source: nix::Error::last() });
+            return Err(TtyError::Sys {
+                op: "dup2 pty slave onto stdio",
+                source: nix::Error::last(),
+            });
         }
     }
     Ok(())

@@ -32,6 +32,7 @@ pub struct ContainerBuilder {
     pub(crate) no_pivot: bool,
     pub(crate) no_new_keyring: bool,
     pub(crate) preserve_fds: u32,
+    pub(crate) listen_fds: u32,
 }
 
 impl ContainerBuilder {
@@ -48,6 +49,7 @@ impl ContainerBuilder {
             no_pivot: false,
             no_new_keyring: false,
             preserve_fds: 0,
+            listen_fds: 0,
         }
     }
 
@@ -99,6 +101,15 @@ impl ContainerBuilder {
     /// Pass the caller's fds 3..3+n into the container.
     pub fn preserve_fds(mut self, n: u32) -> Self {
         self.preserve_fds = n;
+        self
+    }
+
+    /// Socket activation: pass the caller's `n` listening fds (3..3+n, after
+    /// which the preserved fds follow) and set `LISTEN_FDS=n` and
+    /// `LISTEN_PID=1` in the process's environment, as runc does when it was
+    /// itself socket-activated (see [`crate::listen_fds`]).
+    pub fn listen_fds(mut self, n: u32) -> Self {
+        self.listen_fds = n;
         self
     }
 

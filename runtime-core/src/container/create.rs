@@ -11,23 +11,31 @@ use oci_spec::runtime::Spec;
 use super::{record, Container, ContainerBuilder, Record, StateError, Status};
 use crate::hooks::{self, HookState};
 use crate::launch::{self, LaunchKind, LaunchPlan};
-use crate::{cgroups, spec, Error};
+use crate::{cgroups, process, spec, Error};
 
 pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
     crate::id::validate_id(&b.id)?;
     let bundle = match &b.bundle {
         Some(dir) => dir.clone(),
-        None => std::env::current_dir().map_err(|source| StateError::Io { path: ".".into(), source })?,
+        None => std::env::current_dir().map_err(|source| StateError::Io {
+            path: ".".into(),
+            source,
+        })?,
     };
-    let bundle = bundle
-        .canonicalize()
-        .map_err(|source| StateError::Io { path: bundle.clone(), source })?;
+    let bundle = bundle.canonicalize().map_err(|source| StateError::Io {
+        path: bundle.clone(),
+        source,
+    })?;
     let spec = match b.spec.clone() {
         Some(spec) => spec,
         None => spec::load(&bundle)?,
     };
     let rootfs = spec::validate(&spec, &bundle)?;
-    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
     let console = b.console_fd.is_some() || b.console_socket.is_some();
     if terminal && !console {
         return Err(spec::SpecError::invalid(
@@ -60,21 +68,31 @@ fn create_in(
 ) -> Result<Container, Error> {
     let _lock = record::lock(dir, &b.id)?;
     let fifo = dir.join(record::FIFO);
-    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600))
-        .map_err(|e| StateError::Sys { op: format!("mkfifo {}", fifo.display()), source: e })?;
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600)).map_err(|e| StateError::Sys {
+        op: format!("mkfifo {}", fifo.display()),
+        source: e,
+    })?;
     let console: Option<OwnedFd> = match (&b.console_fd, &b.console_socket) {
-        (Some(fd), _) => Some(
-            fd.try_clone()
-                .map_err(|source| StateError::Io { path: "console socket".into(), source })?,
-        ),
+        (Some(fd), _) => Some(fd.try_clone().map_err(|source| StateError::Io {
+            path: "console socket".into(),
+            source,
+        })?),
         (None, Some(path)) => Some(
             UnixStream::connect(path)
-                .map_err(|source| StateError::Io { path: path.clone(), source })?
+                .map_err(|source| StateError::Io {
+                    path: path.clone(),
+                    source,
+                })?
                 .into(),
         ),
         (None, None) => None,
     };
-    let process = spec.process().clone().unwrap_or_default();
+    let mut process = spec.process().clone().unwrap_or_default();
+    if b.listen_fds > 0 {
+        let mut env = process.env().clone().unwrap_or_default();
+        process::add_listen_env(&mut env, b.listen_fds);
+        process.set_env(Some(env));
+    }
     let plan = LaunchPlan {
         kind: LaunchKind::Create,
         id: b.id.clone(),
@@ -85,7 +103,7 @@ fn create_in(
         state_dir: dir.to_owned(),
         no_pivot: b.no_pivot,
         no_new_keyring: b.no_new_keyring,
-        preserve_fds: b.preserve_fds,
+        preserve_fds: b.preserve_fds + b.listen_fds,
         console_socket_fd: console.as_ref().map(|fd| fd.as_raw_fd()),
     };
     let annotations = spec.annotations().clone().unwrap_or_default();
@@ -105,7 +123,9 @@ fn create_in(
     let record = Record {
         id: b.id.clone(),
         pid: pid.as_raw(),
-        pid_start: record::proc_stat(pid.as_raw()).map(|(_, start)| start).unwrap_or(0),
+        pid_start: record::proc_stat(pid.as_raw())
+            .map(|(_, start)| start)
+            .unwrap_or(0),
         bundle,
         rootfs,
         created: record::now_rfc3339(),
@@ -122,7 +142,11 @@ fn create_in(
         let _ = nix::sys::wait::waitpid(pid, None);
         return Err(e.into());
     }
-    Ok(Container { root: b.root.clone(), dir: dir.to_owned(), record })
+    Ok(Container {
+        root: b.root.clone(),
+        dir: dir.to_owned(),
+        record,
+    })
 }
 
 /// Write a pid file atomically, as runc does.
@@ -130,7 +154,10 @@ pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<(), StateError> {
     let tmp = path.with_extension("skiff-tmp");
     std::fs::write(&tmp, pid.as_raw().to_string())
         .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|source| StateError::Io { path: path.to_owned(), source })
+        .map_err(|source| StateError::Io {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 fn owner() -> String {

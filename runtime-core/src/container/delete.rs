@@ -18,15 +18,22 @@ impl Container {
         let lock = record::lock(&self.dir, self.id())?;
         let status = self.status();
         if !status.can_delete() && !force {
-            return Err(StateError::WrongStatus { id: self.id().to_owned(), op: "delete", status }.into());
+            return Err(StateError::WrongStatus {
+                id: self.id().to_owned(),
+                op: "delete",
+                status,
+            }
+            .into());
         }
         let state = self.state();
         if status != Status::Stopped {
             self.kill_and_wait()?;
         }
         cgroups::destroy(&self.record.spec, self.id());
-        std::fs::remove_dir_all(&self.dir)
-            .map_err(|source| StateError::Io { path: self.dir.clone(), source })?;
+        std::fs::remove_dir_all(&self.dir).map_err(|source| StateError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
         drop(lock);
         let mut state = hooks::HookState::from(&state);
         state.status = Status::Stopped;
@@ -44,8 +51,10 @@ impl Container {
             let _ = kill(Pid::from_raw(target), Signal::SIGKILL);
         }
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-        poll(&mut fds, PollTimeout::NONE)
-            .map_err(|source| StateError::Sys { op: format!("wait for {pid}"), source })?;
+        poll(&mut fds, PollTimeout::NONE).map_err(|source| StateError::Sys {
+            op: format!("wait for {pid}"),
+            source,
+        })?;
         // Reap it if it is our child (`run`); ECHILD otherwise.
         let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
         Ok(())

@@ -30,7 +30,13 @@ pub struct ExecOptions {
 impl ExecOptions {
     /// Run `process` with no console, pid file or extra fds.
     pub fn new(process: Process) -> Self {
-        Self { process, console_socket: None, console_fd: None, pid_file: None, preserve_fds: 0 }
+        Self {
+            process,
+            console_socket: None,
+            console_fd: None,
+            pid_file: None,
+            preserve_fds: 0,
+        }
     }
 }
 
@@ -57,19 +63,30 @@ impl Container {
     pub fn exec(&self, opts: ExecOptions) -> Result<ExecProcess, Error> {
         let status = self.status();
         if !status.can_exec() {
-            return Err(StateError::WrongStatus { id: self.id().to_owned(), op: "exec", status }.into());
+            return Err(StateError::WrongStatus {
+                id: self.id().to_owned(),
+                op: "exec",
+                status,
+            }
+            .into());
         }
+        crate::spec::validate_process(&opts.process)?;
         let console: Option<OwnedFd> = match (opts.console_fd, &opts.console_socket) {
             (Some(fd), _) => Some(fd),
             (None, Some(path)) => Some(
                 UnixStream::connect(path)
-                    .map_err(|source| StateError::Io { path: path.clone(), source })?
+                    .map_err(|source| StateError::Io {
+                        path: path.clone(),
+                        source,
+                    })?
                     .into(),
             ),
             (None, None) => None,
         };
         let plan = LaunchPlan {
-            kind: LaunchKind::Exec { pid: self.record.pid },
+            kind: LaunchKind::Exec {
+                pid: self.record.pid,
+            },
             id: self.id().to_owned(),
             spec: self.record.spec.clone(),
             process: opts.process,
@@ -96,11 +113,14 @@ struct ExecObserver<'a> {
 
 impl launch::LaunchObserver for ExecObserver<'_> {
     fn init_started(&mut self, init_pid: Pid) -> Result<(), Error> {
-        cgroups::join(&self.container.record.spec, self.container.record.pid, init_pid)
+        cgroups::join(
+            &self.container.record.spec,
+            self.container.record.pid,
+            init_pid,
+        )
     }
 
     fn create_runtime(&mut self, _pid: Pid) -> Result<(), Error> {
         Ok(())
     }
 }
-

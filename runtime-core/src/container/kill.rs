@@ -13,7 +13,11 @@ pub fn parse_signal(s: &str) -> Result<Signal, StateError> {
         return Signal::try_from(n).map_err(|_| unknown());
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     name.parse::<Signal>().map_err(|_| unknown())
 }
 
@@ -30,7 +34,11 @@ impl Container {
                 Ok(()) | Err(nix::Error::ESRCH) if target != pid => {}
                 Ok(()) => {}
                 Err(source) => {
-                    return Err(StateError::Sys { op: format!("kill {target}"), source }.into())
+                    return Err(StateError::Sys {
+                        op: format!("kill {target}"),
+                        source,
+                    }
+                    .into())
                 }
             }
         }
@@ -51,7 +59,11 @@ impl Container {
         let mut pids = vec![init];
         if let Ok(entries) = std::fs::read_dir("/proc") {
             for entry in entries.flatten() {
-                let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                let Some(pid) = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|s| s.parse::<i32>().ok())
+                else {
                     continue;
                 };
                 if pid != init && ns_of(pid).as_ref() == Some(&theirs) {

@@ -12,11 +12,19 @@ pub fn list(root: impl AsRef<Path>) -> Result<Vec<State>, Error> {
     let entries = match std::fs::read_dir(root) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(StateError::Io { path: root.to_owned(), source }.into()),
+        Err(source) => {
+            return Err(StateError::Io {
+                path: root.to_owned(),
+                source,
+            }
+            .into())
+        }
     };
     let mut states = Vec::new();
     for entry in entries.flatten() {
-        let Some(id) = entry.file_name().to_str().map(str::to_owned) else { continue };
+        let Some(id) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
         // A directory still being created has no state.json yet: skip it.
         if let Ok(c) = Container::load(root, &id) {
             states.push(c.state());

@@ -160,7 +160,11 @@ impl Container {
         if ok(status) {
             Ok(status)
         } else {
-            Err(StateError::WrongStatus { id: self.record.id.clone(), op, status })
+            Err(StateError::WrongStatus {
+                id: self.record.id.clone(),
+                op,
+                status,
+            })
         }
     }
 }

@@ -45,11 +45,16 @@ pub(crate) fn make_dir(root: &Path, id: &str) -> Result<PathBuf, StateError> {
         .recursive(true)
         .mode(0o711)
         .create(root)
-        .map_err(|source| StateError::Io { path: root.to_owned(), source })?;
+        .map_err(|source| StateError::Io {
+            path: root.to_owned(),
+            source,
+        })?;
     let dir = dir(root, id);
     match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
         Ok(()) => Ok(dir),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StateError::Exists(id.to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(StateError::Exists(id.to_owned()))
+        }
         Err(source) => Err(StateError::Io { path: dir, source }),
     }
 }
@@ -58,7 +63,10 @@ pub(crate) fn make_dir(root: &Path, id: &str) -> Result<PathBuf, StateError> {
 pub(crate) fn lock(dir: &Path, id: &str) -> Result<Flock<File>, StateError> {
     let file = File::open(dir).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => StateError::NotFound(id.to_owned()),
-        _ => StateError::Io { path: dir.to_owned(), source },
+        _ => StateError::Io {
+            path: dir.to_owned(),
+            source,
+        },
     })?;
     Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| StateError::Io {
         path: dir.to_owned(),
@@ -70,7 +78,10 @@ pub(crate) fn write(dir: &Path, record: &Record) -> Result<(), StateError> {
     let tmp = dir.join(".state.json.tmp");
     let path = dir.join(STATE_FILE);
     let body = serde_json::to_vec(record).map_err(StateError::Encode)?;
-    let io = |source| StateError::Io { path: tmp.clone(), source };
+    let io = |source| StateError::Io {
+        path: tmp.clone(),
+        source,
+    };
     let mut f = File::create(&tmp).map_err(io)?;
     f.write_all(&body).map_err(io)?;
     f.sync_all().map_err(io)?;
@@ -81,7 +92,10 @@ pub(crate) fn read(dir: &Path, id: &str) -> Result<Record, StateError> {
     let path = dir.join(STATE_FILE);
     let body = std::fs::read(&path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => StateError::NotFound(id.to_owned()),
-        _ => StateError::Io { path: path.clone(), source },
+        _ => StateError::Io {
+            path: path.clone(),
+            source,
+        },
     })?;
     serde_json::from_slice(&body).map_err(|source| StateError::Decode { path, source })
 }

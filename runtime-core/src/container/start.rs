@@ -34,15 +34,21 @@ impl Container {
             let op = format!("{op} {}", fifo_path.display());
             move |source| StateError::Sys { op, source }
         };
-        let fifo = open(&fifo_path, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(sys("open"))?;
+        let fifo = open(
+            &fifo_path,
+            OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(sys("open"))?;
         let proc_fd = pidfd(self.record.pid)?;
         let mut fds = [
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
             PollFd::new(proc_fd.as_fd(), PollFlags::POLLIN),
         ];
         poll(&mut fds, PollTimeout::NONE).map_err(sys("poll"))?;
-        let fifo_ready = fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLIN));
+        let fifo_ready = fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLIN));
         let mut byte = [0u8; 1];
         let got = if fifo_ready {
             std::fs::File::from(fifo).read(&mut byte).unwrap_or(0)

@@ -43,11 +43,16 @@ pub(crate) fn wait_pid(pid: i32) -> Result<ExitStatus, StateError> {
                 Err(_) => return Ok(ExitStatus::Unknown),
             };
             let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-            poll(&mut fds, PollTimeout::NONE)
-                .map_err(|source| StateError::Sys { op: format!("wait for {pid}"), source })?;
+            poll(&mut fds, PollTimeout::NONE).map_err(|source| StateError::Sys {
+                op: format!("wait for {pid}"),
+                source,
+            })?;
             Ok(ExitStatus::Unknown)
         }
-        Err(source) => Err(StateError::Sys { op: format!("waitpid {pid}"), source }),
+        Err(source) => Err(StateError::Sys {
+            op: format!("waitpid {pid}"),
+            source,
+        }),
     }
 }
 
@@ -63,8 +68,14 @@ fn from_wait(status: WaitStatus) -> ExitStatus {
 /// SIGCHLD, which tells it ended.
 pub(crate) fn forwarded_signals() -> SigSet {
     let mut set = SigSet::all();
-    for never in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE]
-    {
+    for never in [
+        Signal::SIGKILL,
+        Signal::SIGSTOP,
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+    ] {
         set.remove(never);
     }
     set
@@ -75,7 +86,13 @@ pub(crate) fn forwarded_signals() -> SigSet {
 pub fn block_forwarded_signals() -> Result<SigSet, Error> {
     forwarded_signals()
         .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
-        .map_err(|source| StateError::Sys { op: "block signals".into(), source }.into())
+        .map_err(|source| {
+            StateError::Sys {
+                op: "block signals".into(),
+                source,
+            }
+            .into()
+        })
 }
 
 /// With the forwarded signals blocked (see [`block_forwarded_signals`]),
@@ -90,12 +107,19 @@ pub fn forward_signals_until_exit(pid: i32) -> Result<ExitStatus, Error> {
                 Ok(WaitStatus::StillAlive) | Err(nix::Error::ECHILD) => break,
                 Ok(status) if status.pid() == Some(target) => return Ok(from_wait(status)),
                 Ok(_) => continue,
-                Err(source) => return Err(StateError::Sys { op: "waitpid".into(), source }.into()),
+                Err(source) => {
+                    return Err(StateError::Sys {
+                        op: "waitpid".into(),
+                        source,
+                    }
+                    .into())
+                }
             }
         }
-        let sig = set
-            .wait()
-            .map_err(|source| StateError::Sys { op: "sigwait".into(), source })?;
+        let sig = set.wait().map_err(|source| StateError::Sys {
+            op: "sigwait".into(),
+            source,
+        })?;
         if sig != Signal::SIGCHLD {
             let _ = kill(target, sig);
         }

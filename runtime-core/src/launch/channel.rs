@@ -93,11 +93,17 @@ mod tests {
         let (a, b) = UnixStream::pair().expect("socketpair");
         let (mut a, mut b) = (Channel::new(a), Channel::new(b));
         a.send(&Message::Pid(42)).expect("send");
-        a.send(&Message::Failed { step: "mount /proc".into(), message: "EPERM".into() })
-            .expect("send");
+        a.send(&Message::Failed {
+            step: "mount /proc".into(),
+            message: "EPERM".into(),
+        })
+        .expect("send");
         drop(a);
         assert!(matches!(b.recv("Pid"), Ok(Message::Pid(42))));
         assert!(matches!(b.recv("Failed"), Ok(Message::Failed { .. })));
-        assert!(matches!(b.recv("Ready"), Err(ChannelError::Closed { expected: "Ready" })));
+        assert!(matches!(
+            b.recv("Ready"),
+            Err(ChannelError::Closed { expected: "Ready" })
+        ));
     }
 }

@@ -34,7 +34,10 @@ pub(crate) fn main(plan: &LaunchPlan, chan: &mut Channel) -> ! {
         },
         Err(e) => e,
     };
-    let _ = chan.send(&Message::Failed { step: err.0, message: err.1 });
+    let _ = chan.send(&Message::Failed {
+        step: err.0,
+        message: err.1,
+    });
     std::process::exit(1)
 }
 
@@ -60,12 +63,19 @@ fn setup(plan: &LaunchPlan, chan: &mut Channel) -> Result<Ready, StepError> {
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(at(format!("open state directory {}", plan.state_dir.display())))?;
+        .map_err(at(format!(
+            "open state directory {}",
+            plan.state_dir.display()
+        )))?;
         fifo_dir = Some(dir);
         rootfs::prepare(plan).map_err(at("prepare rootfs"))?;
         if hooks::has_create_runtime(&plan.spec) {
-            chan.send(&Message::RunCreateRuntimeHooks).map_err(at("request createRuntime hooks"))?;
-            match chan.recv("HooksDone").map_err(at("wait for createRuntime hooks"))? {
+            chan.send(&Message::RunCreateRuntimeHooks)
+                .map_err(at("request createRuntime hooks"))?;
+            match chan
+                .recv("HooksDone")
+                .map_err(at("wait for createRuntime hooks"))?
+            {
                 Message::HooksDone => {}
                 other => return Err(("wait for createRuntime hooks".into(), other.name().into())),
             }
@@ -73,25 +83,50 @@ fn setup(plan: &LaunchPlan, chan: &mut Channel) -> Result<Ready, StepError> {
         let state = hooks::creating_state(plan, host_pid);
         hooks::run_create_container(&plan.spec, &state).map_err(at("createContainer hook"))?;
         rootfs::enter(plan).map_err(at("enter rootfs"))?;
-        rootfs::finish(plan).map_err(at("finish rootfs"))?;
+        // sysctls and a missing cwd are written before the readonly paths
+        // and a read-only root take effect, as runc does.
         system::apply(&plan.spec).map_err(at("configure container"))?;
+        process::create_cwd(plan).map_err(at("create process.cwd"))?;
+        setup_console(plan)?;
+        rootfs::finish(plan).map_err(at("finish rootfs"))?;
+    } else {
+        setup_console(plan)?;
     }
+    if !plan.no_new_keyring {
+        process::join_session_keyring(plan).map_err(at("join session keyring"))?;
+    }
+    let exec = process::prepare(plan).map_err(at("prepare process"))?;
+    chan.send(&Message::Ready).map_err(at("report ready"))?;
+    Ok(Ready {
+        exec,
+        fifo_dir,
+        host_pid,
+    })
+}
+
+/// The pty, when the process has a terminal: its master goes to the console
+/// socket, its slave becomes stdio and /dev/console.
+fn setup_console(plan: &LaunchPlan) -> Result<(), StepError> {
     if let Some(fd) = plan.console_socket_fd {
         // SAFETY: P connected this socket and passed it to us for our sole use;
         // nothing else in this process owns the fd.
         let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-        tty::setup_console(sock).map_err(at("set up console"))?;
+        let create = matches!(plan.kind, LaunchKind::Create);
+        tty::setup_console(sock, create).map_err(at("set up console"))?;
     }
-    let exec = process::prepare(plan).map_err(at("prepare process"))?;
-    chan.send(&Message::Ready).map_err(at("report ready"))?;
-    Ok(Ready { exec, fifo_dir, host_pid })
+    Ok(())
 }
 
 fn after_ready(plan: &LaunchPlan, ready: Ready) -> Result<std::convert::Infallible, StepError> {
     if let Some(dir) = ready.fifo_dir {
         // Blocks until `start` opens the fifo for reading.
-        let fd = openat(&dir, "exec.fifo", OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(at("open exec.fifo"))?;
+        let fd = openat(
+            &dir,
+            "exec.fifo",
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(at("open exec.fifo"))?;
         let mut fifo = File::from(fd);
         fifo.write_all(b"0").map_err(at("write exec.fifo"))?;
         drop(fifo);
@@ -100,6 +135,8 @@ fn after_ready(plan: &LaunchPlan, ready: Ready) -> Result<std::convert::Infallib
         hooks::run_start_container(&plan.spec, &state).map_err(at("startContainer hook"))?;
     }
     process::finish_identity(&plan.process).map_err(at("set process identity"))?;
-    Err(("exec".into(), process::exec(&ready.exec, plan.preserve_fds).to_string()))
+    Err((
+        "exec".into(),
+        process::exec(&ready.exec, plan.preserve_fds).to_string(),
+    ))
 }
-

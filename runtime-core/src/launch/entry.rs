@@ -19,7 +19,10 @@ pub fn init_if_requested() {
     if args.next().as_deref() != Some(std::ffi::OsStr::new(INIT_ARGV0)) {
         return;
     }
-    let Some(fd) = std::env::var(INIT_FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok()) else {
+    let Some(fd) = std::env::var(INIT_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<RawFd>().ok())
+    else {
         return;
     };
     // The fd must be one P made for us: a unix socket.

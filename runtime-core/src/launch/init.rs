@@ -37,10 +37,20 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
     let plan: LaunchPlan = match chan.recv("Plan").map_err(|e| fail("receive plan")(&e))? {
         Message::Plan(plan) => *plan,
         other => {
-            return Err(("receive plan".into(), format!("expected Plan, got {}", other.name())))
+            return Err((
+                "receive plan".into(),
+                format!("expected Plan, got {}", other.name()),
+            ))
         }
     };
-    let entry = namespaces::enter(&plan).map_err(|e| ("enter namespaces".to_owned(), e.to_string()))?;
+    let entry =
+        namespaces::enter(&plan).map_err(|e| ("enter namespaces".to_owned(), e.to_string()))?;
+    // C shares the launch socket with I: it must not speak before I has sent
+    // the pid, or P would read C's first message where it waits for Pid. I
+    // releases C through this pipe once the pid is sent; EOF without the
+    // byte means I failed, and C exits.
+    let (release_r, release_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| fail("create release pipe")(&e))?;
     // SAFETY: I is single-threaded (a fresh exec), so the child is a full copy
     // of a consistent process; without CLONE_VM and with a null stack the
     // child runs on a copy-on-write copy of this stack, like fork().
@@ -59,10 +69,19 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
         return Err(fail("clone container process")(&e));
     }
     if pid == 0 {
+        drop(release_w);
+        let mut byte = [0u8; 1];
+        match nix::unistd::read(&release_r, &mut byte) {
+            Ok(1) => {}
+            _ => std::process::exit(1),
+        }
+        drop(release_r);
         super::child::main(&plan, chan);
     }
+    drop(release_r);
     let pid = i32::try_from(pid).map_err(|e| fail("clone container process")(&e))?;
-    chan.send(&Message::Pid(pid)).map_err(|e| fail("send pid")(&e))?;
+    chan.send(&Message::Pid(pid))
+        .map_err(|e| fail("send pid")(&e))?;
+    nix::unistd::write(&release_w, b"1").map_err(|e| fail("release container process")(&e))?;
     Ok(())
 }
-

@@ -3,8 +3,9 @@
 //!
 //! Three processes take part. `P` is the caller (the `skiff` CLI, or a program
 //! that links this crate, which may be multithreaded). `I` is a fresh copy of
-//! the calling binary, started with fork+exec (`/proc/self/exe`, argv[0]
-//! `skiff-init`), so everything it does runs single-threaded and fork-safe.
+//! the calling binary, started with fork+exec from a sealed memfd copy of
+//! `/proc/self/exe` (argv[0] `skiff-init`; see `sealed_exe`), so everything
+//! it does runs single-threaded and fork-safe.
 //! `C` is the container process, cloned by `I` with `CLONE_PARENT` so that it
 //! is `P`'s child, in its new namespaces.
 //!
@@ -15,7 +16,8 @@
 //!   │── Plan ──────────────────────▶│ setns(joined namespaces)
 //!   │                               │ unshare(CLONE_NEWTIME)?
 //!   │                               │ clone(CLONE_PARENT|new ns) ─▶│
-//!   │◀─────────────────── Pid(C) ───│ exit(0)                      │
+//!   │◀─────────────────── Pid(C) ───│ release C (pipe) ───────────▶│ (waits for it)
+//!   │                               │ exit(0)                      │
 //!   │ waitpid(I)                                                   │ setsid; mounts (create)
 //!   │◀───────────────────────────────────── RunCreateRuntimeHooks ─│ (only if there are any)
 //!   │ prestart + createRuntime hooks                               │
@@ -46,8 +48,9 @@ mod init;
 mod message;
 mod parent;
 mod plan;
+mod sealed_exe;
 
 pub use entry::init_if_requested;
-pub(crate) use parent::{launch, LaunchObserver};
 pub use parent::LaunchError;
+pub(crate) use parent::{launch, LaunchObserver};
 pub(crate) use plan::{LaunchKind, LaunchPlan};

@@ -28,6 +28,9 @@ pub enum LaunchError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The sealed copy of the binary for the init process could not be made.
+    #[error(transparent)]
+    Seal(#[from] super::sealed_exe::SealError),
     /// The handshake broke.
     #[error(transparent)]
     Channel(#[from] ChannelError),
@@ -55,7 +58,10 @@ pub(crate) trait LaunchObserver {
 
 /// Launch the plan's process and return its pid once it is Ready. On error,
 /// nothing launched is left running.
-pub(crate) fn launch(plan: &LaunchPlan, observer: &mut dyn LaunchObserver) -> Result<Pid, LaunchError> {
+pub(crate) fn launch(
+    plan: &LaunchPlan,
+    observer: &mut dyn LaunchObserver,
+) -> Result<Pid, LaunchError> {
     let (ours, theirs) = UnixStream::pair().map_err(LaunchError::Socket)?;
     let mut chan = Channel::new(ours);
     let init = spawn_init(&theirs, plan)?;
@@ -82,14 +88,16 @@ pub(crate) fn launch(plan: &LaunchPlan, observer: &mut dyn LaunchObserver) -> Re
 }
 
 fn spawn_init(theirs: &UnixStream, plan: &LaunchPlan) -> Result<std::process::Child, LaunchError> {
-    let exe = "/proc/self/exe";
+    let exe = super::sealed_exe::path().map_err(LaunchError::Seal)?;
     let fd = theirs.as_raw_fd();
     // I inherits the launch socket and the console socket (both must pass)
     // and the preserved fds 3..3+N (those the caller has open).
     let required = [fd, plan.console_socket_fd.unwrap_or(-1)];
     let preserved = 3..3 + plan.preserve_fds as RawFd;
-    let mut cmd = Command::new(exe);
-    cmd.arg0(INIT_ARGV0).env_clear().env(INIT_FD_ENV, fd.to_string());
+    let mut cmd = Command::new(&exe);
+    cmd.arg0(INIT_ARGV0)
+        .env_clear()
+        .env(INIT_FD_ENV, fd.to_string());
     // SAFETY: the closure runs between fork and exec and calls only fcntl(2),
     // which is async-signal-safe; it allocates nothing and takes no lock.
     unsafe {
@@ -105,13 +113,18 @@ fn spawn_init(theirs: &UnixStream, plan: &LaunchPlan) -> Result<std::process::Ch
             Ok(())
         });
     }
-    cmd.spawn().map_err(|source| LaunchError::Spawn { exe: exe.to_owned(), source })
+    cmd.spawn()
+        .map_err(|source| LaunchError::Spawn { exe, source })
 }
 
 fn step(msg: Message, expected: &'static str) -> LaunchError {
     match msg {
         Message::Failed { step, message } => LaunchError::Step { step, message },
-        other => ChannelError::Unexpected { expected, got: other.name() }.into(),
+        other => ChannelError::Unexpected {
+            expected,
+            got: other.name(),
+        }
+        .into(),
     }
 }
 

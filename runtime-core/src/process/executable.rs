@@ -34,7 +34,10 @@ pub(crate) fn find(arg0: &str, env: &[String]) -> Result<PathBuf, ExecutableErro
     }
     if arg0.contains('/') {
         let path = PathBuf::from(arg0);
-        check(&path).map_err(|message| ExecutableError::Unusable { path: path.clone(), message })?;
+        check(&path).map_err(|message| ExecutableError::Unusable {
+            path: path.clone(),
+            message,
+        })?;
         return Ok(path);
     }
     let search = env
@@ -55,9 +58,30 @@ mod tests {
 
     #[test]
     fn finds_by_path_and_refuses_missing() {
-        assert_eq!(find("sh", &["PATH=/nonexistent:/bin".into()]).expect("sh"), PathBuf::from("/bin/sh"));
-        assert!(matches!(find("no-such-program-x", &[]), Err(ExecutableError::NotInPath(_))));
-        assert!(matches!(find("/etc/hostname", &[]), Err(ExecutableError::Unusable { .. })));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "").expect("write");
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let path = format!("PATH=/nonexistent:{}:/bin", dir.path().display());
+        assert_eq!(
+            find("sh", std::slice::from_ref(&path)).expect("sh"),
+            PathBuf::from("/bin/sh")
+        );
+        // The last PATH wins, as in the final environment.
+        let later = vec!["PATH=/nonexistent".to_owned(), "PATH=/bin".to_owned()];
+        assert_eq!(find("sh", &later).expect("sh"), PathBuf::from("/bin/sh"));
+        assert!(matches!(
+            find("plain", &[path]),
+            Err(ExecutableError::NotInPath(_))
+        ));
+        assert!(matches!(
+            find("no-such-program-x", &[]),
+            Err(ExecutableError::NotInPath(_))
+        ));
+        let e = find(&plain.display().to_string(), &[]).expect_err("not executable");
+        assert!(e.to_string().ends_with("permission denied"), "{e}");
+        let e = find(&dir.path().display().to_string(), &[]).expect_err("a directory");
+        assert!(e.to_string().ends_with("is a directory"), "{e}");
         assert!(matches!(find("", &[]), Err(ExecutableError::Empty)));
     }
 }

@@ -1,29 +1,46 @@
-//! The user process: working directory, rlimits, executable lookup, identity
-//! (user, groups, capabilities, no_new_privs) and the final exec.
+//! The user process: everything in the spec's `process` object. Its working
+//! directory, rlimits, oom_score_adj, environment and executable are set up
+//! before Ready ([`prepare`]); its identity (user, groups, umask,
+//! capabilities, no_new_privs) right before the exec ([`finish_identity`]).
+//! What skiff cannot apply yet is refused up front (`security`).
 
 mod capabilities;
+mod env;
 mod executable;
 mod identity;
+mod keyring;
 mod rlimits;
+mod security;
 
 use std::ffi::CString;
 
 use oci_spec::runtime::Process;
 
-pub(crate) use capabilities::known_capabilities;
+pub(crate) use capabilities::{known_capabilities, CapSets};
+pub(crate) use env::add_listen_env;
+pub use env::listen_fds;
+pub(crate) use env::{check as check_env, EnvError};
 pub(crate) use identity::finish_identity;
+pub(crate) use keyring::KeyringError;
+pub(crate) use rlimits::{check as check_rlimits, RlimitError};
+pub(crate) use security::check_process as check_supported_process;
 
-use crate::launch::LaunchPlan;
+use crate::launch::{LaunchKind, LaunchPlan};
 
 /// Why the user process could not be prepared or executed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ProcessError {
     #[error("process.cwd {path}: {source}")]
-    Cwd { path: String, source: nix::Error },
+    Cwd {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
-    Rlimit(#[from] rlimits::RlimitError),
+    Rlimit(#[from] RlimitError),
     #[error("process.oomScoreAdj {value}: {source}")]
     OomScoreAdj { value: i32, source: std::io::Error },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     #[error(transparent)]
     Executable(#[from] executable::ExecutableError),
     #[error("process.{field}: {value:?} holds a NUL byte")]
@@ -41,29 +58,68 @@ pub(crate) struct Prepared {
 fn cstrings(field: &'static str, items: &[String]) -> Result<Vec<CString>, ProcessError> {
     items
         .iter()
-        .map(|s| CString::new(s.as_bytes()).map_err(|_| ProcessError::Nul { field, value: s.clone() }))
+        .map(|s| {
+            CString::new(s.as_bytes()).map_err(|_| ProcessError::Nul {
+                field,
+                value: s.clone(),
+            })
+        })
         .collect()
 }
 
-/// In C, inside the rootfs: cwd, rlimits, oom_score_adj, and the executable.
+/// The oomScoreAdj range (proc(5): OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).
+pub(crate) const OOM_SCORE_ADJ: std::ops::RangeInclusive<i32> = -1000..=1000;
+
+/// In C, inside the rootfs (create) or the container's mount namespace
+/// (exec): cwd, rlimits, oom_score_adj, the environment and the executable.
 pub(crate) fn prepare(plan: &LaunchPlan) -> Result<Prepared, ProcessError> {
     let p: &Process = &plan.process;
     let cwd = p.cwd();
-    nix::unistd::chdir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.display().to_string(), source })?;
+    std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd {
+        path: cwd.display().to_string(),
+        source,
+    })?;
     rlimits::apply(p.rlimits().as_deref().unwrap_or_default())?;
     if let Some(value) = p.oom_score_adj() {
         std::fs::write("/proc/self/oom_score_adj", value.to_string())
             .map_err(|source| ProcessError::OomScoreAdj { value, source })?;
     }
     let args = p.args().clone().unwrap_or_default();
-    let env = p.env().clone().unwrap_or_default();
+    let env = env::build(p.env().as_deref().unwrap_or_default(), || {
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        env::home_of(&passwd, p.user().uid())
+    })?;
     let path = executable::find(args.first().map(String::as_str).unwrap_or_default(), &env)?;
+    let path_text = path.display().to_string();
     Ok(Prepared {
-        path: CString::new(path.into_os_string().into_encoded_bytes())
-            .map_err(|_| ProcessError::Nul { field: "args[0]", value: String::new() })?,
+        path: CString::new(path.into_os_string().into_encoded_bytes()).map_err(|_| {
+            ProcessError::Nul {
+                field: "args[0]",
+                value: path_text,
+            }
+        })?,
         argv: cstrings("args", &args)?,
         envp: cstrings("env", &env)?,
     })
+}
+
+/// In C (create), inside the rootfs but before it is made read-only: make
+/// a missing `process.cwd`, as runc does.
+pub(crate) fn create_cwd(plan: &LaunchPlan) -> Result<(), ProcessError> {
+    let cwd = plan.process.cwd();
+    match plan.kind {
+        LaunchKind::Create => std::fs::create_dir_all(cwd).map_err(|source| ProcessError::Cwd {
+            path: cwd.display().to_string(),
+            source,
+        }),
+        LaunchKind::Exec { .. } => Ok(()),
+    }
+}
+
+/// In C, before [`finish_identity`]: give the container its own session
+/// keyring `_ses.<id>` unless `--no-new-keyring` (see [`keyring`]).
+pub(crate) fn join_session_keyring(plan: &LaunchPlan) -> Result<(), KeyringError> {
+    keyring::join_session_keyring(&plan.id, plan.no_new_keyring)
 }
 
 /// Mark every fd from 3 + `preserve_fds` up close-on-exec and exec; returns

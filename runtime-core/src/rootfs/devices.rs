@@ -1,62 +1,265 @@
-//! /dev: the default devices and links when /dev is the container's own.
+//! /dev: `linux.devices`, the default devices and the /dev links
+//! (runtime-linux.md), unless /dev is a bind mount.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use nix::mount::{mount, MsFlags};
-use nix::sys::stat::{makedev, mknodat, Mode, SFlag};
-use oci_spec::runtime::Spec;
+use nix::mount::MsFlags;
+use nix::sys::stat::{makedev, SFlag};
+use oci_spec::runtime::{LinuxDeviceType, Spec};
 
-use super::resolve::{proc_fd_path, Kind, Root};
-use super::{sys, RootfsError};
+use super::kernel::{Create, Kernel, Op, Source};
+use super::paths::{is_bind_mount, is_dev};
+use super::resolve::Root;
+use super::RootfsError;
 
-/// The devices every container gets: (name, major, minor).
-const DEFAULT_DEVICES: &[(&str, u64, u64)] =
-    &[("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
-
-const LINKS: &[(&str, &str)] = &[
-    ("/proc/self/fd", "fd"),
-    ("/proc/self/fd/0", "stdin"),
-    ("/proc/self/fd/1", "stdout"),
-    ("/proc/self/fd/2", "stderr"),
-    ("pts/ptmx", "ptmx"),
+/// The devices every container gets: (path, major, minor), char, 0666, root.
+const DEFAULT_DEVICES: &[(&str, u64, u64)] = &[
+    ("/dev/null", 1, 3),
+    ("/dev/zero", 1, 5),
+    ("/dev/full", 1, 7),
+    ("/dev/random", 1, 8),
+    ("/dev/urandom", 1, 9),
+    ("/dev/tty", 5, 0),
 ];
 
-/// Whether the spec mounts something of its own at /dev.
-fn owns_dev(spec: &Spec) -> bool {
-    spec.mounts().iter().flatten().any(|m| m.destination() == Path::new("/dev"))
+/// (target, link).
+const LINKS: &[(&str, &str)] = &[
+    ("/proc/self/fd", "/dev/fd"),
+    ("/proc/self/fd/0", "/dev/stdin"),
+    ("/proc/self/fd/1", "/dev/stdout"),
+    ("/proc/self/fd/2", "/dev/stderr"),
+];
+
+/// Whether skiff populates /dev: not when the spec binds something there.
+pub(crate) fn needed(spec: &Spec) -> bool {
+    !spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(|m| is_dev(m) && is_bind_mount(m))
 }
 
-/// Create the default devices (mknod, or a bind of the host's where mknod is
-/// not allowed) and the /dev links, inside the rootfs.
-pub(crate) fn create(root: &Root, spec: &Spec) -> Result<(), RootfsError> {
-    if !owns_dev(spec) {
-        return Ok(());
+/// A node to make: the mknod op, and where the spec listed it (None: a default).
+fn nodes(spec: &Spec) -> Result<Vec<(Option<usize>, Op)>, RootfsError> {
+    let listed = spec.linux().as_ref().and_then(|l| l.devices().as_ref());
+    let mut out = Vec::new();
+    for (i, d) in listed.into_iter().flatten().enumerate() {
+        let entry = |why| RootfsError::Entry {
+            field: "linux.devices",
+            index: i,
+            path: d.path().clone(),
+            source: Box::new(RootfsError::Device { why }),
+        };
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
+            LinuxDeviceType::B => SFlag::S_IFBLK,
+            LinuxDeviceType::P => SFlag::S_IFIFO,
+            LinuxDeviceType::A => return Err(entry("type \"a\" is for cgroup rules, not a node")),
+        };
+        let (Ok(major), Ok(minor)) = (u64::try_from(d.major()), u64::try_from(d.minor())) else {
+            return Err(entry("negative major or minor number"));
+        };
+        let dev = if kind == SFlag::S_IFIFO {
+            0
+        } else {
+            makedev(major, minor)
+        };
+        let perm = d.file_mode().map_or(0o666, |m| m & 0o7777);
+        let (uid, gid) = (d.uid().unwrap_or(0), d.gid().unwrap_or(0));
+        out.push((
+            Some(i),
+            Op::Mknod {
+                dest: d.path().clone(),
+                kind,
+                perm,
+                dev,
+                uid,
+                gid,
+            },
+        ));
     }
-    let dev = root.open_or_create(Path::new("/dev"), Kind::Dir)?;
-    // Reopen /dev as a real directory fd for mknodat/symlinkat.
-    let dir = nix::fcntl::open(
-        &proc_fd_path(&dev),
-        nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(sys("open", root.path().join("dev")))?;
-    for (name, major, minor) in DEFAULT_DEVICES {
-        let made = mknodat(&dir, *name, SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(*major, *minor));
-        match made {
-            Ok(()) | Err(nix::Error::EEXIST) => {}
-            Err(nix::Error::EPERM) => {
-                let target = root.open_or_create(&Path::new("/dev").join(name), Kind::File)?;
-                mount(Some(&Path::new("/dev").join(name)), &proc_fd_path(&target), None::<&str>, MsFlags::MS_BIND, None::<&str>)
-                    .map_err(sys("bind device", Path::new("/dev").join(name)))?;
+    for (path, major, minor) in DEFAULT_DEVICES {
+        // A device the spec lists at the same path replaces the default.
+        if !out
+            .iter()
+            .any(|(_, op)| matches!(op, Op::Mknod { dest, .. } if dest == Path::new(path)))
+        {
+            let dest = PathBuf::from(path);
+            out.push((
+                None,
+                Op::Mknod {
+                    dest,
+                    kind: SFlag::S_IFCHR,
+                    perm: 0o666,
+                    dev: makedev(*major, *minor),
+                    uid: 0,
+                    gid: 0,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Make each device (mknod; where that is not permitted, a bind of the
+/// host's node at the same path, as runc does), then the links. `kcore`:
+/// whether /proc/kcore exists (for the /dev/core link).
+pub(crate) fn create(k: &mut dyn Kernel, spec: &Spec, kcore: bool) -> Result<(), RootfsError> {
+    for (index, op) in nodes(spec)? {
+        let Op::Mknod { dest, .. } = &op else {
+            continue;
+        };
+        let made = match k.apply(&op) {
+            Err(e) if e.errno() == Some(nix::Error::EPERM) => k.apply(&Op::Mount {
+                source: Source::Host(dest.clone()),
+                dest: dest.clone(),
+                create: Create::File,
+                fstype: None,
+                flags: MsFlags::MS_BIND,
+                data: String::new(),
+            }),
+            r => r,
+        };
+        made.map_err(|e| match index {
+            Some(index) => RootfsError::Entry {
+                field: "linux.devices",
+                index,
+                path: dest.clone(),
+                source: Box::new(e),
+            },
+            None => e,
+        })?;
+    }
+    let core = kcore.then_some(("/proc/kcore", "/dev/core"));
+    for (target, link) in LINKS.iter().copied().chain(core) {
+        k.apply(&Op::Symlink {
+            target: target.into(),
+            link: link.into(),
+            replace: false,
+        })?;
+    }
+    // runtime-linux.md: /dev/ptmx is the devpts instance's ptmx.
+    k.apply(&Op::Symlink {
+        target: "pts/ptmx".into(),
+        link: "/dev/ptmx".into(),
+        replace: true,
+    })
+}
+
+/// With a terminal: bind the pty slave `slave` (a path of the container) onto
+/// /dev/console, as runc does. For tty setup, after pivot_root.
+pub(crate) fn mount_console(slave: &Path) -> Result<(), RootfsError> {
+    let mut k = super::live::Live::new(Root::open(Path::new("/"))?);
+    k.apply(&Op::Mount {
+        source: Source::Host(slave.to_owned()),
+        dest: "/dev/console".into(),
+        create: Create::File,
+        fstype: None,
+        flags: MsFlags::MS_BIND,
+        data: String::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::kernel::fake::Recorder;
+    use super::*;
+
+    fn spec(json: &str) -> Spec {
+        serde_json::from_str(json).expect("spec json")
+    }
+
+    #[test]
+    fn devices_defaults_links_and_fallback() {
+        let s = spec(
+            r#"{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"devices":[
+                {"path":"/dev/fuse","type":"c","major":10,"minor":229,"fileMode":384,"uid":1,"gid":2},
+                {"path":"/dev/null","type":"c","major":1,"minor":3,"fileMode":432},
+                {"path":"/dev/sda","type":"b","major":8,"minor":0}]}}"#,
+        );
+        let mut k = Recorder::default();
+        // mknod of block devices is refused: bind the host's.
+        k.fail.push((
+            |op| {
+                matches!(
+                    op,
+                    Op::Mknod {
+                        kind: SFlag::S_IFBLK,
+                        ..
+                    }
+                )
+            },
+            nix::Error::EPERM,
+        ));
+        create(&mut k, &s, false).expect("create");
+        assert_eq!(
+            k.ops[0],
+            Op::Mknod {
+                dest: "/dev/fuse".into(),
+                kind: SFlag::S_IFCHR,
+                perm: 0o600,
+                dev: makedev(10, 229),
+                uid: 1,
+                gid: 2
             }
-            Err(e) => return Err(sys("mknod", Path::new("/dev").join(name))(e)),
-        }
+        );
+        assert!(
+            matches!(&k.ops[1], Op::Mknod { perm: 0o660, .. }),
+            "the listed /dev/null wins"
+        );
+        assert!(
+            matches!(&k.ops[2], Op::Mount { source: Source::Host(p), create: Create::File, .. } if p == Path::new("/dev/sda"))
+        );
+        let nulls = k
+            .ops
+            .iter()
+            .filter(|op| matches!(op, Op::Mknod { dest, .. } if dest == Path::new("/dev/null")))
+            .count();
+        assert_eq!(nulls, 1);
+        let links: Vec<_> = k
+            .ops
+            .iter()
+            .filter(|op| matches!(op, Op::Symlink { .. }))
+            .collect();
+        assert_eq!(links.len(), 5);
+        assert_eq!(
+            k.ops.last(),
+            Some(&Op::Symlink {
+                target: "pts/ptmx".into(),
+                link: "/dev/ptmx".into(),
+                replace: true
+            })
+        );
     }
-    for (target, name) in LINKS {
-        match nix::unistd::symlinkat(*target, &dir, *name) {
-            Ok(()) | Err(nix::Error::EEXIST) => {}
-            Err(e) => return Err(sys("symlink", Path::new("/dev").join(name))(e)),
-        }
+
+    #[test]
+    fn errors_name_the_device() {
+        let s = spec(
+            r#"{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"devices":[{"path":"/dev/x","type":"c","major":1,"minor":1}]}}"#,
+        );
+        let mut k = Recorder::default();
+        k.fail
+            .push((|op| matches!(op, Op::Mknod { .. }), nix::Error::EROFS));
+        let e = create(&mut k, &s, true).expect_err("fails");
+        assert!(
+            e.to_string().starts_with("linux.devices[0] /dev/x: "),
+            "{e}"
+        );
+        let bad = spec(
+            r#"{"ociVersion":"1.0.2","root":{"path":"r"},"linux":{"devices":[{"path":"/dev/x","type":"a"}]}}"#,
+        );
+        assert!(create(&mut Recorder::default(), &bad, true).is_err());
     }
-    Ok(())
+
+    #[test]
+    fn bind_of_dev_skips_population() {
+        let s = spec(
+            r#"{"ociVersion":"1.0.2","root":{"path":"r"},"mounts":[{"destination":"/dev","type":"bind","source":"/dev","options":["rbind"]}]}"#,
+        );
+        assert!(!needed(&s));
+        let s = spec(
+            r#"{"ociVersion":"1.0.2","root":{"path":"r"},"mounts":[{"destination":"/dev","type":"tmpfs","source":"tmpfs"}]}"#,
+        );
+        assert!(needed(&s));
+    }
 }

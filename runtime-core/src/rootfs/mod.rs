@@ -1,16 +1,28 @@
 //! The container's root filesystem: mounts resolved inside the rootfs,
 //! devices, pivot_root, masked and readonly paths.
+//!
+//! All of it runs in C, in its own mount namespace: a failed step leaves
+//! nothing on the host, since the namespace dies with C. Each change is an
+//! [`kernel::Op`] planned here and carried out by a [`kernel::Kernel`]
+//! ([`live::Live`] for real), so the planning is tested without root.
 
+mod cgroup;
 mod devices;
+mod kernel;
+mod live;
+mod mountinfo;
 mod options;
 mod paths;
 mod pivot;
 mod resolve;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, MsFlags};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+#[allow(unused_imports)] // for tty::setup_console, once it calls it
+pub(crate) use devices::mount_console;
 pub(crate) use options::MOUNT_OPTIONS;
 
 use crate::launch::LaunchPlan;
@@ -18,67 +30,207 @@ use crate::launch::LaunchPlan;
 /// Why the rootfs could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RootfsError {
-    #[error("{what} {path}: {source}")]
-    Sys { what: &'static str, path: PathBuf, source: nix::Error },
-    #[error("mounts[{index}] {destination}: {source}")]
-    Mount { index: usize, destination: PathBuf, source: Box<RootfsError> },
+    #[error("{what} {}: {}", path.display(), source.desc())]
+    Sys {
+        what: &'static str,
+        path: PathBuf,
+        source: nix::Error,
+    },
+    /// A failure while setting up one entry of a list of the spec.
+    #[error("{field}[{index}] {}: {source}", path.display())]
+    Entry {
+        field: &'static str,
+        index: usize,
+        path: PathBuf,
+        source: Box<RootfsError>,
+    },
     #[error(transparent)]
     Resolve(#[from] resolve::ResolveError),
     #[error("linux.rootfsPropagation: unknown value {0:?}")]
     Propagation(String),
+    #[error("option {option:?}: {why}")]
+    Unsupported { option: String, why: &'static str },
+    #[error("a bind mount needs a source")]
+    NoSource,
+    #[error("{why}")]
+    Device { why: &'static str },
+    #[error("/dev/null is not the null device (char 1:3); refusing to mask with it")]
+    NotDevNull,
 }
 
-pub(crate) fn sys(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(nix::Error) -> RootfsError {
+impl RootfsError {
+    /// The errno at the bottom of the error, if any.
+    pub(crate) fn errno(&self) -> Option<nix::Error> {
+        match self {
+            Self::Sys { source, .. } => Some(*source),
+            Self::Entry { source, .. } => source.errno(),
+            Self::Resolve(r) => r.errno(),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn sys(
+    what: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(nix::Error) -> RootfsError {
     let path = path.into();
     move |source| RootfsError::Sys { what, path, source }
 }
 
+fn entry<'a>(
+    field: &'static str,
+    index: usize,
+    path: &'a Path,
+) -> impl FnOnce(RootfsError) -> RootfsError + 'a {
+    move |e| RootfsError::Entry {
+        field,
+        index,
+        path: path.to_owned(),
+        source: Box::new(e),
+    }
+}
+
+/// `linux.rootfsPropagation` as flags; `None` when unset.
+fn propagation(spec: &Spec) -> Result<Option<MsFlags>, RootfsError> {
+    match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+    {
+        None | Some("") => Ok(None),
+        Some(p) => options::propagation(p)
+            .map(Some)
+            .ok_or_else(|| RootfsError::Propagation(p.to_owned())),
+    }
+}
+
 /// Before pivot_root, in the container's new mount namespace: stop mount
 /// events reaching the host, make the rootfs a mount point, and mount
-/// everything in `mounts` plus the default devices.
+/// everything in `mounts` plus the devices.
 pub(crate) fn prepare(plan: &LaunchPlan) -> Result<(), RootfsError> {
-    let propagation = plan.spec.linux().as_ref().and_then(|l| l.rootfs_propagation().clone());
-    let flag = match propagation.as_deref() {
-        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        Some(p) => options::propagation(p).ok_or_else(|| RootfsError::Propagation(p.to_owned()))?,
-    };
-    mount(None::<&str>, "/", None::<&str>, flag, None::<&str>).map_err(sys("set propagation of", "/"))?;
+    let spec = &plan.spec;
+    let flag = propagation(spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+    mount(None::<&str>, "/", None::<&str>, flag, None::<&str>)
+        .map_err(sys("set propagation of", "/"))?;
     let rootfs = &plan.rootfs;
-    mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .map_err(sys("bind rootfs onto itself", rootfs))?;
-    let root = resolve::Root::open(rootfs)?;
-    for (index, m) in plan.spec.mounts().iter().flatten().enumerate() {
-        paths::mount_one(&root, m).map_err(|e| RootfsError::Mount {
-            index,
-            destination: m.destination().clone(),
-            source: Box::new(e),
-        })?;
+    let mut host = paths::HostView::default();
+    // A shared (or unbindable) parent would make the bind below propagate
+    // (or fail) and pivot_root refuse; only a recursive slave/private
+    // change rules that out without reading mountinfo.
+    let settled =
+        flag.contains(MsFlags::MS_REC) && flag.intersects(MsFlags::MS_SLAVE | MsFlags::MS_PRIVATE);
+    if !settled {
+        if let Some(parent) =
+            mountinfo::containing(host.mountinfo()?, rootfs).filter(|m| m.needs_private())
+        {
+            mount(
+                None::<&str>,
+                &parent.mount_point,
+                None::<&str>,
+                MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )
+            .map_err(sys("make private", &parent.mount_point))?;
+        }
     }
-    devices::create(&root, &plan.spec)?;
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys("bind rootfs onto itself", rootfs))?;
+    let mut k = live::Live::new(resolve::Root::open(rootfs)?);
+    let cgroupns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup));
+    let mut cx = paths::Context {
+        bundle: &plan.bundle,
+        cgroupns,
+        host: &mut host,
+    };
+    for (index, m) in spec.mounts().iter().flatten().enumerate() {
+        paths::mount_one(&mut k, m, &mut cx).map_err(entry("mounts", index, m.destination()))?;
+    }
+    if devices::needed(spec) {
+        // The host's /proc is still the one mounted here.
+        devices::create(&mut k, spec, Path::new("/proc/kcore").exists())?;
+    }
     Ok(())
 }
 
-/// Make the rootfs the process's `/` (pivot_root, or chroot with --no-pivot).
+/// Make the rootfs the process's `/` (pivot_root, or chroot with --no-pivot),
+/// then give `/` the rootfsPropagation asked for: the bind made in prepare
+/// is private, so shared, slave and unbindable are set again here.
 pub(crate) fn enter(plan: &LaunchPlan) -> Result<(), RootfsError> {
     if plan.no_pivot {
-        pivot::move_root(&plan.rootfs)
+        pivot::move_root(&plan.rootfs)?;
     } else {
-        pivot::pivot(&plan.rootfs)
+        pivot::pivot(&plan.rootfs)?;
+    }
+    match propagation(&plan.spec)? {
+        Some(flag) if !flag.contains(MsFlags::MS_PRIVATE) => {
+            mount(None::<&str>, "/", None::<&str>, flag, None::<&str>)
+                .map_err(sys("set propagation of", "/"))
+        }
+        _ => Ok(()),
     }
 }
 
-/// After pivot_root: masked and readonly paths, and a readonly root.
+/// After pivot_root: masked and readonly paths, a read-only /dev if asked,
+/// and a read-only root, each remount keeping the mount's other flags.
 pub(crate) fn finish(plan: &LaunchPlan) -> Result<(), RootfsError> {
-    let linux = plan.spec.linux().as_ref();
-    for p in linux.and_then(|l| l.masked_paths().as_ref()).into_iter().flatten() {
-        paths::mask(p)?;
+    let spec = &plan.spec;
+    let mut k = live::Live::new(resolve::Root::open(Path::new("/"))?);
+    let linux = spec.linux().as_ref();
+    for (i, p) in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        paths::mask(&mut k, Path::new(p)).map_err(entry("linux.maskedPaths", i, Path::new(p)))?;
     }
-    for p in linux.and_then(|l| l.readonly_paths().as_ref()).into_iter().flatten() {
-        paths::make_readonly(p)?;
+    for (i, p) in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        paths::make_readonly(&mut k, Path::new(p)).map_err(entry(
+            "linux.readonlyPaths",
+            i,
+            Path::new(p),
+        ))?;
     }
-    if plan.spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
-        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-        mount(None::<&str>, "/", None::<&str>, flags, None::<&str>).map_err(sys("remount read-only", "/"))?;
+    let dev_ro = spec
+        .mounts()
+        .iter()
+        .flatten()
+        .enumerate()
+        .find(|(_, m)| paths::is_dev(m) && !paths::is_bind_mount(m));
+    let ro = |m: &oci_spec::runtime::Mount| {
+        options::parse(m.options().as_deref().unwrap_or_default())
+            .is_ok_and(|o| o.flags.contains(MsFlags::MS_RDONLY))
+    };
+    if let Some((i, m)) = dev_ro.filter(|(_, m)| ro(m)) {
+        paths::remount_readonly(&mut k, Path::new("/dev")).map_err(entry(
+            "mounts",
+            i,
+            m.destination(),
+        ))?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        paths::remount_readonly(&mut k, Path::new("/"))?;
     }
     Ok(())
 }

@@ -13,8 +13,14 @@ pub(crate) fn pivot(rootfs: &Path) -> Result<(), RootfsError> {
     pivot_root(".", ".").map_err(sys("pivot_root", rootfs))?;
     // The old root is now mounted on top of ".": keep its unmount from
     // propagating to the host, then detach it.
-    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .map_err(sys("make old root a slave", "/"))?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(sys("make old root a slave", "/"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(sys("unmount old root", "/"))?;
     chdir("/").map_err(sys("chdir", "/"))
 }
@@ -22,7 +28,14 @@ pub(crate) fn pivot(rootfs: &Path) -> Result<(), RootfsError> {
 /// --no-pivot: move the rootfs mount onto `/` and chroot into it.
 pub(crate) fn move_root(rootfs: &Path) -> Result<(), RootfsError> {
     chdir(rootfs).map_err(sys("chdir", rootfs))?;
-    mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>).map_err(sys("move rootfs to", "/"))?;
+    mount(
+        Some(rootfs),
+        "/",
+        None::<&str>,
+        MsFlags::MS_MOVE,
+        None::<&str>,
+    )
+    .map_err(sys("move rootfs to", "/"))?;
     chroot(".").map_err(sys("chroot", rootfs))?;
     chdir("/").map_err(sys("chdir", "/"))
 }

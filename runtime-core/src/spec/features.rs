@@ -25,3 +25,30 @@ pub fn features() -> Value {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What features() claims must match what validate() and the code accept.
+    #[test]
+    fn claims_match_the_code() {
+        let f = features();
+        let namespaces = f["linux"]["namespaces"].as_array().expect("namespaces");
+        assert!(
+            !namespaces.iter().any(|n| n == "user"),
+            "user namespaces are refused"
+        );
+        for lsm in ["seccomp", "apparmor", "selinux"] {
+            assert_eq!(f["linux"][lsm]["enabled"], false, "{lsm} is refused");
+        }
+        let hooks = f["hooks"].as_array().expect("hooks");
+        let kinds = crate::hooks::all_kinds(&crate::spec::default_spec());
+        assert_eq!(hooks.len(), kinds.len());
+        for (kind, _) in kinds {
+            assert!(hooks.iter().any(|h| h == kind), "{kind}");
+        }
+        let caps = f["linux"]["capabilities"].as_array().expect("capabilities");
+        assert!(caps.iter().any(|c| c == "CAP_SYS_ADMIN"));
+    }
+}

@@ -3,14 +3,17 @@
 mod default;
 mod features;
 mod validate;
+mod validate_process;
 
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
 pub use default::default_spec;
+pub use default::default_spec_rootless;
 pub use features::features;
 pub(crate) use validate::validate;
+pub(crate) use validate_process::validate_process;
 
 /// Why a spec was refused.
 #[derive(Debug, thiserror::Error)]
@@ -54,15 +57,25 @@ pub enum SpecError {
 
 impl SpecError {
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        SpecError::Invalid { field: field.into(), message: message.into() }
+        SpecError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
 /// Read and parse `bundle/config.json`.
 pub(crate) fn load(bundle: &Path) -> Result<Spec, SpecError> {
     let path = bundle.join("config.json");
-    let text = std::fs::read(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
-    parse(&text).map_err(|(field, message)| SpecError::Parse { path, field, message })
+    let text = std::fs::read(&path).map_err(|source| SpecError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    parse(&text).map_err(|(field, message)| SpecError::Parse {
+        path,
+        field,
+        message,
+    })
 }
 
 /// Parse a spec, naming the JSON path of any error.
@@ -70,7 +83,11 @@ pub(crate) fn parse(text: &[u8]) -> Result<Spec, (String, String)> {
     let de = &mut serde_json::Deserializer::from_slice(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
-        let field = if field == "." { "(document)".to_owned() } else { field };
+        let field = if field == "." {
+            "(document)".to_owned()
+        } else {
+            field
+        };
         (field, e.into_inner().to_string())
     })
 }
@@ -81,7 +98,8 @@ mod tests {
 
     #[test]
     fn parse_error_names_the_field() {
-        let text = br#"{"ociVersion":"1.0.2","linux":{"namespaces":[{"type":"pid"},{"type":"bogus"}]}}"#;
+        let text =
+            br#"{"ociVersion":"1.0.2","linux":{"namespaces":[{"type":"pid"},{"type":"bogus"}]}}"#;
         let (field, message) = parse(text).expect_err("bogus namespace accepted");
         assert_eq!(field, "linux.namespaces[1].type");
         assert!(message.contains("bogus"), "{message}");
