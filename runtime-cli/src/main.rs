@@ -1,1 +1,120 @@
-fn main() { skiff_core::init_if_requested(); }
+//! `skiff`: an OCI container runtime with runc's command line.
+//!
+//! Parse the command line, set up the log, dispatch to one command. Exit
+//! codes are runc's: 0 on success, 1 on any error (usage errors too), and for
+//! a foreground `run` or `exec` the process's own status (128 + signal when
+//! a signal killed it).
+
+mod args;
+mod commands;
+mod log;
+mod tty_proxy;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+
+use crate::args::{Cli, Rootless};
+use crate::commands::CommandError;
+use crate::log::{error_chain, Logger};
+
+fn main() {
+    skiff_core::init_if_requested();
+    std::process::exit(real_main());
+}
+
+fn real_main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 1,
+            };
+        }
+    };
+    if cli.version {
+        print!("{}", version_text());
+        return 0;
+    }
+    let mut logger = match Logger::new(cli.log.as_deref(), cli.log_format, cli.debug) {
+        Ok(l) => l,
+        Err(e) => {
+            Logger::stderr().error(&error_chain(&e));
+            return 1;
+        }
+    };
+    let Some(command) = cli.command else {
+        let _ = Cli::command().print_help();
+        return 0;
+    };
+    logger.debug(&format!(
+        "skiff {} (root {})",
+        command.name(),
+        cli.root.display()
+    ));
+    let result = unsupported_globals(&cli.rootless, cli.systemd_cgroup)
+        .and_then(|()| commands::dispatch(command, &cli.root));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            logger.error(&error_chain(&e));
+            1
+        }
+    }
+}
+
+/// The global options skiff accepts but cannot honour yet.
+fn unsupported_globals(rootless: &Rootless, systemd_cgroup: bool) -> Result<(), CommandError> {
+    if *rootless == Rootless::True {
+        return Err(CommandError::option(
+            "--rootless",
+            "rootless mode is not supported yet (use false or auto)",
+        ));
+    }
+    if systemd_cgroup {
+        return Err(CommandError::option(
+            "--systemd-cgroup",
+            "the systemd cgroup driver is not supported yet",
+        ));
+    }
+    Ok(())
+}
+
+/// `skiff --version`, in runc's shape.
+fn version_text() -> String {
+    let features = skiff_core::features();
+    let spec = features
+        .get("ociVersionMax")
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown");
+    format!(
+        "skiff version {}\nspec: {spec}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_lines() {
+        let text = version_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines, ["skiff version 0.1.0", "spec: 1.2.0"]);
+    }
+
+    #[test]
+    fn rootless_true_and_systemd_are_refused() {
+        assert!(unsupported_globals(&Rootless::True, false).is_err());
+        assert!(unsupported_globals(&Rootless::Auto, true).is_err());
+        assert!(unsupported_globals(&Rootless::False, false).is_ok());
+        assert!(unsupported_globals(&Rootless::Auto, false).is_ok());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

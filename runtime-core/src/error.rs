@@ -25,3 +25,13 @@ pub enum Error {
     #[error(transparent)]
     Hook(#[from] HookError),
 }
+
+impl Error {
+    /// Whether the error says that no container has the id asked for.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::State(crate::container::StateError::NotFound(_))
+        )
+    }
+}

@@ -128,6 +128,11 @@ impl Container {
         self.record.pid
     }
 
+    /// The spec the container was created from.
+    pub fn spec(&self) -> &oci_spec::runtime::Spec {
+        &self.record.spec
+    }
+
     /// The state root this container lives under.
     pub fn root(&self) -> &Path {
         &self.root

@@ -138,8 +138,25 @@ pub(crate) fn exec(prepared: &Prepared, preserve_fds: u32) -> nix::Error {
     if rc != 0 {
         return nix::Error::last();
     }
+    if let Err(e) = reset_signals() {
+        return e;
+    }
     match nix::unistd::execve(&prepared.path, &prepared.argv, &prepared.envp) {
         Err(e) => e,
         Ok(never) => match never {},
     }
+}
+
+/// Give the user program the signal state of a fresh process: nothing
+/// blocked (the runtime may block signals it forwards) and nothing ignored
+/// (the Rust runtime ignores SIGPIPE; ignored signals survive execve).
+fn reset_signals() -> Result<(), nix::Error> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
+        // SAFETY: installing SIG_DFL runs no handler code; the previous
+        // action is dropped, and no Rust code relies on a handler here.
+        unsafe { sigaction(sig, &default) }?;
+    }
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
 }
