@@ -28,6 +28,7 @@ mod launch;
 mod namespaces;
 mod process;
 mod rootfs;
+mod seccomp;
 mod spec;
 mod system;
 mod tty;

@@ -1,0 +1,297 @@
+//! `linux.seccomp` → the rules of each architecture, with the meaning runc
+//! gives a profile when it hands it to libseccomp:
+//!
+//! - the filter holds the native architecture and every listed one;
+//! - each name is resolved per architecture; a name an architecture lacks is
+//!   skipped there, a name none has is skipped everywhere;
+//! - a rule whose action equals the default action is dropped;
+//! - a rule naming the same argument twice becomes one rule per condition;
+//! - per syscall, an unconditional rule wins over every conditional one (the
+//!   first unconditional one when there are several); otherwise the first
+//!   conditional rule whose conditions all hold decides, the rules taken in
+//!   the order libseccomp tests them (by lowest argument index, highest
+//!   first; rules whose lowest index is the same and that overlap with
+//!   different actions are merged by libseccomp in ways not modelled);
+//! - a syscall numbered above every syscall the profile names (on that
+//!   architecture) gets `ENOSYS` instead of the default action, unless the
+//!   default action lets calls through (ALLOW, LOG, TRACE) or is already
+//!   `ENOSYS` (runc's `patchbpf`).
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use oci_spec::runtime::{
+    Arch, LinuxSeccomp, LinuxSeccompAction as Act, LinuxSeccompArg, LinuxSeccompFilterFlag,
+    LinuxSeccompOperator,
+};
+
+use super::arch::Abi;
+use super::{emit, tables, SeccompError};
+
+/// `SECCOMP_RET_*` action values.
+pub(super) mod ret {
+    pub(crate) const KILL_PROCESS: u32 = 0x8000_0000;
+    pub(crate) const KILL_THREAD: u32 = 0x0000_0000;
+    pub(crate) const TRAP: u32 = 0x0003_0000;
+    pub(crate) const ERRNO: u32 = 0x0005_0000;
+    pub(crate) const USER_NOTIF: u32 = 0x7fc0_0000;
+    pub(crate) const TRACE: u32 = 0x7ff0_0000;
+    pub(crate) const LOG: u32 = 0x7ffc_0000;
+    pub(crate) const ALLOW: u32 = 0x7fff_0000;
+}
+
+/// `SECCOMP_FILTER_FLAG_*`.
+pub(super) mod flag {
+    pub(crate) const TSYNC: u32 = 1 << 0;
+    pub(crate) const LOG: u32 = 1 << 1;
+    pub(crate) const SPEC_ALLOW: u32 = 1 << 2;
+    pub(crate) const NEW_LISTENER: u32 = 1 << 3;
+    pub(crate) const TSYNC_ESRCH: u32 = 1 << 4;
+    pub(crate) const WAIT_KILLABLE_RECV: u32 = 1 << 5;
+}
+
+/// Syscalls the runtime itself makes after the filter is in place (sending
+/// the listener fd, exec): a NOTIFY rule on them would hang the container.
+const AFTER_INSTALL: [&str; 6] = [
+    "close",
+    "execve",
+    "execveat",
+    "sendmsg",
+    "exit",
+    "exit_group",
+];
+
+/// The kernel's limit on a filter's length (`BPF_MAXINSNS`).
+const MAX_INSNS: usize = 4096;
+
+const EPERM: u32 = 1;
+const ENOSYS: u32 = 38;
+
+/// A compiled filter, ready for [`super::install`]: all of its memory is
+/// allocated here, so installing it allocates nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct Program {
+    pub(super) filter: Vec<libc::sock_filter>,
+    /// `SECCOMP_FILTER_FLAG_*` for `seccomp(2)`.
+    pub(super) flags: u32,
+}
+
+impl Program {
+    /// Whether installing returns a listener fd (the profile uses NOTIFY).
+    pub(crate) fn has_listener(&self) -> bool {
+        self.flags & flag::NEW_LISTENER != 0
+    }
+
+    /// Add `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19), which the
+    /// OCI types skiff uses cannot carry yet. Only valid with a listener.
+    pub(crate) fn set_wait_killable_recv(&mut self) {
+        self.flags |= flag::WAIT_KILLABLE_RECV;
+    }
+}
+
+/// One comparison of a syscall argument.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cond {
+    pub(super) index: u32,
+    pub(super) op: LinuxSeccompOperator,
+    pub(super) value: u64,
+    pub(super) value_two: u64,
+}
+
+/// A rule after runc's processing: its conditions all hold → `action`.
+#[derive(Debug, Clone)]
+pub(super) struct Rule {
+    pub(super) action: u32,
+    pub(super) conds: Vec<Cond>,
+}
+
+/// What one syscall of one architecture does.
+#[derive(Debug, Clone)]
+pub(super) enum Decision {
+    Always(u32),
+    FirstMatch(Vec<Rule>),
+}
+
+/// One architecture's part of the filter.
+#[derive(Debug, Clone)]
+pub(super) struct Section {
+    pub(super) abi: Abi,
+    pub(super) calls: BTreeMap<u32, Decision>,
+    /// Numbers above this get `ENOSYS` (runc's stub), when set.
+    pub(super) enosys_above: Option<u32>,
+}
+
+/// Compile `seccomp` for a container of architecture `arch`.
+pub(crate) fn compile(seccomp: &LinuxSeccomp, arch: Arch) -> Result<Program, SeccompError> {
+    let native = Abi::from_oci(arch, Abi::native())?;
+    let mut abis = BTreeSet::from([native]);
+    for a in seccomp.architectures().iter().flatten() {
+        abis.insert(Abi::from_oci(*a, native)?);
+    }
+    let default = action(
+        seccomp.default_action(),
+        seccomp.default_errno_ret(),
+        "default",
+    )?;
+    if seccomp.default_action() == Act::ScmpActNotify {
+        return Err(SeccompError::NotifyDefault);
+    }
+    let mut rules: Vec<(&[String], Option<Rule>)> = Vec::new();
+    let mut notify = false;
+    for call in seccomp.syscalls().iter().flatten() {
+        let first = call.names().first().map_or("", String::as_str);
+        let act = action(call.action(), call.errno_ret(), first)?;
+        if call.action() == Act::ScmpActNotify {
+            notify = true;
+            if let Some(n) = call
+                .names()
+                .iter()
+                .find(|n| AFTER_INSTALL.contains(&n.as_str()))
+            {
+                return Err(SeccompError::NotifyOnRuntimeCall(n.clone()));
+            }
+        }
+        let conds = conditions(call.args().as_deref().unwrap_or_default(), first)?;
+        // Rules equal to the default are dropped, yet their names still
+        // count for the ENOSYS threshold.
+        if act == default {
+            rules.push((call.names(), None));
+            continue;
+        }
+        if has_repeated_index(&conds) {
+            for c in conds {
+                let rule = Rule {
+                    action: act,
+                    conds: vec![c],
+                };
+                rules.push((call.names(), Some(rule)));
+            }
+        } else {
+            rules.push((call.names(), Some(Rule { action: act, conds })));
+        }
+    }
+    if notify && seccomp.listener_path().is_none() {
+        return Err(SeccompError::NotifyWithoutListener);
+    }
+    let stub = !matches!(default & 0xffff_0000, ret::ALLOW | ret::LOG | ret::TRACE)
+        && seccomp.default_errno_ret() != Some(ENOSYS);
+    let sections = abis
+        .into_iter()
+        .map(|abi| section(abi, &rules, stub))
+        .collect::<Vec<_>>();
+    let filter = emit::program(&sections, default)?;
+    if filter.len() > MAX_INSNS {
+        return Err(SeccompError::TooLong(filter.len()));
+    }
+    Ok(Program {
+        filter,
+        flags: flags(seccomp, notify),
+    })
+}
+
+fn section(abi: Abi, rules: &[(&[String], Option<Rule>)], stub: bool) -> Section {
+    let mut max = 0;
+    let mut per_call: BTreeMap<u32, Vec<&Rule>> = BTreeMap::new();
+    for (names, rule) in rules {
+        for nr in names.iter().filter_map(|n| tables::resolve(abi, n)) {
+            max = max.max(nr);
+            if let Some(rule) = rule {
+                per_call.entry(nr).or_default().push(rule);
+            }
+        }
+    }
+    let calls = per_call
+        .into_iter()
+        .map(|(nr, rules)| {
+            let decision = match rules.iter().find(|r| r.conds.is_empty()) {
+                Some(r) => Decision::Always(r.action),
+                None => {
+                    // libseccomp tests the rules by their lowest argument
+                    // index, highest first.
+                    let mut rules: Vec<Rule> = rules.into_iter().cloned().collect();
+                    rules.sort_by_key(|r| Reverse(r.conds.iter().map(|c| c.index).min()));
+                    Decision::FirstMatch(rules)
+                }
+            };
+            (nr, decision)
+        })
+        .collect();
+    Section {
+        abi,
+        calls,
+        enosys_above: (stub && max != 0).then_some(max),
+    }
+}
+
+/// The `SECCOMP_RET_*` value of an action; `errno` is its `errnoRet`.
+fn action(act: Act, errno: Option<u32>, call: &str) -> Result<u32, SeccompError> {
+    // libseccomp takes an errno below MAX_ERRNO (4095), any 16 bits for TRACE.
+    let data = |default: u32, max: u32| -> Result<u32, SeccompError> {
+        let e = errno.unwrap_or(default);
+        if e > max {
+            return Err(SeccompError::ErrnoRetRange {
+                call: call.to_owned(),
+                value: e,
+            });
+        }
+        Ok(e)
+    };
+    if errno.is_some() && !matches!(act, Act::ScmpActErrno | Act::ScmpActTrace) {
+        return Err(SeccompError::ErrnoRetWithoutErrno(call.to_owned()));
+    }
+    Ok(match act {
+        Act::ScmpActKill | Act::ScmpActKillThread => ret::KILL_THREAD,
+        Act::ScmpActKillProcess => ret::KILL_PROCESS,
+        Act::ScmpActTrap => ret::TRAP,
+        Act::ScmpActErrno => ret::ERRNO | data(EPERM, 4094)?,
+        Act::ScmpActTrace => ret::TRACE | data(EPERM, 0xffff)?,
+        Act::ScmpActNotify => ret::USER_NOTIF,
+        Act::ScmpActLog => ret::LOG,
+        Act::ScmpActAllow => ret::ALLOW,
+    })
+}
+
+fn conditions(args: &[LinuxSeccompArg], call: &str) -> Result<Vec<Cond>, SeccompError> {
+    args.iter()
+        .map(|a| {
+            let index = u32::try_from(a.index()).ok().filter(|i| *i < 6);
+            let index = index.ok_or_else(|| SeccompError::ArgIndex {
+                call: call.to_owned(),
+                index: a.index(),
+            })?;
+            Ok(Cond {
+                index,
+                op: a.op(),
+                value: a.value(),
+                value_two: a.value_two().unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+fn has_repeated_index(conds: &[Cond]) -> bool {
+    let mut seen = [false; 6];
+    conds
+        .iter()
+        .any(|c| std::mem::replace(&mut seen[c.index as usize], true))
+}
+
+fn flags(seccomp: &LinuxSeccomp, notify: bool) -> u32 {
+    let mut f = 0;
+    for fl in seccomp.flags().iter().flatten() {
+        f |= match fl {
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => flag::LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => flag::TSYNC,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => flag::SPEC_ALLOW,
+        };
+    }
+    if notify {
+        f |= flag::NEW_LISTENER;
+        // The kernel refuses TSYNC with a listener unless TSYNC_ESRCH says
+        // how to report a thread that cannot sync.
+        if f & flag::TSYNC != 0 {
+            f |= flag::TSYNC_ESRCH;
+        }
+    }
+    f
+}
