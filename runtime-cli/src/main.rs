@@ -53,13 +53,20 @@ fn real_main() -> i32 {
         command.name(),
         cli.root.display()
     ));
+    // runc's exec fails with 255, so that a caller can tell its failure
+    // from the exit status of the process it runs; the other commands with 1.
+    let failure = if matches!(command, crate::args::Command::Exec(_)) {
+        255
+    } else {
+        1
+    };
     let result = unsupported_globals(&cli.rootless, cli.systemd_cgroup)
         .and_then(|()| commands::dispatch(command, &cli.root));
     match result {
         Ok(code) => code,
         Err(e) => {
             logger.error(&error_chain(&e));
-            1
+            failure
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The library's error type: one variant per module that can fail.
 
+use crate::cgroups::CgroupError;
 use crate::container::StateError;
 use crate::hooks::HookError;
 use crate::id::IdError;
@@ -24,6 +25,9 @@ pub enum Error {
     /// A hook failed.
     #[error(transparent)]
     Hook(#[from] HookError),
+    /// A cgroup could not be made, configured, read or removed.
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
 }
 
 impl Error {

@@ -324,6 +324,8 @@ fn command(hook: &Hook) -> Command {
     }
     // The hook's env is exactly its `env`: nothing of the runtime's leaks in.
     cmd.env_clear();
+    // Its own process group, so that a timeout kills what it started too.
+    cmd.process_group(0);
     for kv in hook.env().iter().flatten() {
         if let Some((k, v)) = kv.split_once('=') {
             cmd.env(k, v);
@@ -390,6 +392,11 @@ fn run_one(
         }
     };
     if !exited {
+        // The whole group: the hook and anything it started.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(run.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = run.child.kill();
         let _ = run.child.wait();
         return Err(HookError::Timeout {

@@ -29,7 +29,11 @@ fn sys(op: &'static str) -> impl FnOnce(nix::Error) -> TtyError {
 /// it onto /dev/console when `dev_console` (create, not exec), send
 /// its master over `socket` (SCM_RIGHTS, the pty's name as data, as runc
 /// does), and make the slave the controlling terminal and stdio.
-pub(crate) fn setup_console(socket: OwnedFd, dev_console: bool) -> Result<(), TtyError> {
+pub(crate) fn setup_console(
+    socket: OwnedFd,
+    dev_console: bool,
+    size: Option<(u16, u16)>,
+) -> Result<(), TtyError> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .map_err(sys("open /dev/ptmx"))?;
     grantpt(&master).map_err(sys("grantpt"))?;
@@ -44,6 +48,28 @@ pub(crate) fn setup_console(socket: OwnedFd, dev_console: bool) -> Result<(), Tt
         path: name.clone(),
         source,
     })?;
+    if let Some((rows, cols)) = size {
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads a winsize that lives across the call.
+        if unsafe {
+            libc::ioctl(
+                master.as_raw_fd(),
+                libc::TIOCSWINSZ,
+                &ws as *const libc::winsize,
+            )
+        } != 0
+        {
+            return Err(TtyError::Sys {
+                op: "set process.consoleSize",
+                source: nix::Error::last(),
+            });
+        }
+    }
     if dev_console {
         crate::rootfs::mount_console(std::path::Path::new(&name))
             .map_err(|e| TtyError::Console(Box::new(e)))?;

@@ -12,6 +12,7 @@
 //! probe cat PATH            copy PATH to stdout
 //! probe sysctl NAME...      values of /proc/sys/NAME (dots become slashes)
 //! probe fds                 only the open file descriptors
+//! probe clocks              CLOCK_MONOTONIC and CLOCK_BOOTTIME in seconds (time namespaces)
 //! ```
 //!
 //! The probe never panics on what it reads: anything it cannot read is reported as a
@@ -109,6 +110,7 @@ fn main() {
             print_json(&Value::Object(map))
         }
         Some("fds") => print_json(&fds()),
+        Some("clocks") => print_json(&clocks()),
         Some(_) => usage(),
     };
     std::process::exit(code);
@@ -117,7 +119,7 @@ fn main() {
 fn usage() -> i32 {
     eprintln!(
         "usage: probe [info | exit N | sleep SECS | write-file PATH [TEXT] | paths P... | \
-         cat PATH | sysctl NAME... | fds]"
+         cat PATH | sysctl NAME... | fds | clocks]"
     );
     2
 }
@@ -353,6 +355,20 @@ fn namespaces() -> Value {
     Value::Object(map)
 }
 
+/// Seconds of CLOCK_MONOTONIC (1) and CLOCK_BOOTTIME (7), which a time namespace offsets.
+fn clocks() -> Value {
+    let read = |clock: i32| -> Option<f64> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec through the valid pointer.
+        let r = unsafe { libc::clock_gettime(clock, &mut ts) };
+        (r == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
+    };
+    obj! { "monotonic" => read(1), "boottime" => read(7) }
+}
+
 fn sysctl(name: &str) -> Value {
     let path = format!("/proc/sys/{}", name.replace('.', "/"));
     match std::fs::read_to_string(&path) {
@@ -463,7 +479,14 @@ mod libc {
         pub rlim_max: u64,
     }
 
+    #[repr(C)]
+    pub struct timespec {
+        pub tv_sec: i64,
+        pub tv_nsec: i64,
+    }
+
     extern "C" {
+        pub fn clock_gettime(clock: c_int, ts: *mut timespec) -> c_int;
         pub fn getppid() -> c_int;
         pub fn getuid() -> u32;
         pub fn getgid() -> u32;

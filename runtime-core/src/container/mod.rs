@@ -6,8 +6,11 @@ mod delete;
 mod exec;
 mod kill;
 mod list;
+mod pause;
 mod record;
+mod resume;
 mod start;
+mod stats;
 mod status;
 mod wait;
 

@@ -68,10 +68,19 @@ pub(crate) fn lock(dir: &Path, id: &str) -> Result<Flock<File>, StateError> {
             source,
         },
     })?;
-    Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| StateError::Io {
+    let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| StateError::Io {
         path: dir.to_owned(),
         source: e.into(),
-    })
+    })?;
+    // A concurrent delete may have removed the directory while we waited:
+    // a removed directory has no links left.
+    let removed = nix::sys::stat::fstat(&*lock)
+        .map(|st| st.st_nlink == 0)
+        .unwrap_or(true);
+    if removed {
+        return Err(StateError::NotFound(id.to_owned()));
+    }
+    Ok(lock)
 }
 
 pub(crate) fn write(dir: &Path, record: &Record) -> Result<(), StateError> {
@@ -119,7 +128,9 @@ pub(crate) fn status(dir: &Path, record: &Record) -> Status {
     }
     match proc_stat(record.pid) {
         Some((state, start)) if start == record.pid_start && !matches!(state, 'Z' | 'X' | 'x') => {
-            if dir.join(FIFO).exists() {
+            if crate::cgroups::pid_is_frozen(record.pid) {
+                Status::Paused
+            } else if dir.join(FIFO).exists() {
                 Status::Created
             } else {
                 Status::Running

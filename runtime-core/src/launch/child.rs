@@ -21,9 +21,9 @@ fn at<E: std::fmt::Display>(step: impl Into<String>) -> impl FnOnce(E) -> StepEr
 }
 
 /// Run C to the exec of the user program; never returns.
-pub(crate) fn main(plan: &LaunchPlan, chan: &mut Channel) -> ! {
+pub(crate) fn main(plan: &LaunchPlan, chan: &mut Channel, agent: Option<OwnedFd>) -> ! {
     let err = match setup(plan, chan) {
-        Ok(ready) => match after_ready(plan, ready) {
+        Ok(ready) => match after_ready(plan, ready, agent) {
             Ok(never) => match never {},
             Err(e) => {
                 // P is gone (create) or waiting for our exit (exec, run): the
@@ -112,12 +112,20 @@ fn setup_console(plan: &LaunchPlan) -> Result<(), StepError> {
         // nothing else in this process owns the fd.
         let sock = unsafe { OwnedFd::from_raw_fd(fd) };
         let create = matches!(plan.kind, LaunchKind::Create);
-        tty::setup_console(sock, create).map_err(at("set up console"))?;
+        let size = plan.process.console_size().as_ref().map(|b| {
+            let clamp = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
+            (clamp(b.height()), clamp(b.width()))
+        });
+        tty::setup_console(sock, create, size).map_err(at("set up console"))?;
     }
     Ok(())
 }
 
-fn after_ready(plan: &LaunchPlan, ready: Ready) -> Result<std::convert::Infallible, StepError> {
+fn after_ready(
+    plan: &LaunchPlan,
+    ready: Ready,
+    agent: Option<OwnedFd>,
+) -> Result<std::convert::Infallible, StepError> {
     if let Some(dir) = ready.fifo_dir {
         // Blocks until `start` opens the fifo for reading.
         let fd = openat(
@@ -134,9 +142,54 @@ fn after_ready(plan: &LaunchPlan, ready: Ready) -> Result<std::convert::Infallib
         let state = hooks::creating_state(plan, ready.host_pid);
         hooks::run_start_container(&plan.spec, &state).map_err(at("startContainer hook"))?;
     }
-    process::finish_identity(&plan.process).map_err(at("set process identity"))?;
+    let listener = process::finish_identity(&plan.process, ready.exec.seccomp.as_ref())
+        .map_err(at("set process identity"))?;
+    if let Some(listener) = listener {
+        send_seccomp_listener(plan, ready.host_pid, agent, listener)?;
+    }
     Err((
         "exec".into(),
         process::exec(&ready.exec, plan.preserve_fds).to_string(),
     ))
+}
+
+/// Hand the seccomp NOTIFY listener to the agent with the container's
+/// process state (config-linux.md: `ContainerProcessState`).
+fn send_seccomp_listener(
+    plan: &LaunchPlan,
+    host_pid: i32,
+    agent: Option<OwnedFd>,
+    listener: OwnedFd,
+) -> Result<(), StepError> {
+    let seccomp = plan
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref());
+    let path = seccomp
+        .and_then(|s| s.listener_path().clone())
+        .unwrap_or_default();
+    let Some(agent) = agent else {
+        return Err((
+            "send seccomp listener".into(),
+            "linux.seccomp.listenerPath is not set".into(),
+        ));
+    };
+    let state = serde_json::json!({
+        "ociVersion": plan.spec.version(),
+        "fds": ["seccompFd"],
+        "pid": host_pid,
+        "metadata": seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default(),
+        "state": {
+            "ociVersion": plan.spec.version(),
+            "id": plan.id,
+            "status": "creating",
+            "pid": host_pid,
+            "bundle": plan.bundle,
+            "annotations": plan.spec.annotations().clone().unwrap_or_default(),
+        },
+    });
+    let body = serde_json::to_vec(&state).map_err(at("encode seccomp state"))?;
+    crate::seccomp::send_listener_on(&agent, &path, std::os::fd::AsFd::as_fd(&listener), &body)
+        .map_err(at("send seccomp listener"))
 }

@@ -43,6 +43,8 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
             ))
         }
     };
+    // The seccomp agent's socket is a host path: connect while it is reachable.
+    let agent = seccomp_agent(&plan).map_err(|e| fail("connect to seccomp listenerPath")(&e))?;
     let entry =
         namespaces::enter(&plan).map_err(|e| ("enter namespaces".to_owned(), e.to_string()))?;
     // C shares the launch socket with I: it must not speak before I has sent
@@ -76,7 +78,7 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
             _ => std::process::exit(1),
         }
         drop(release_r);
-        super::child::main(&plan, chan);
+        super::child::main(&plan, chan, agent);
     }
     drop(release_r);
     let pid = i32::try_from(pid).map_err(|e| fail("clone container process")(&e))?;
@@ -84,4 +86,22 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
         .map_err(|e| fail("send pid")(&e))?;
     nix::unistd::write(&release_w, b"1").map_err(|e| fail("release container process")(&e))?;
     Ok(())
+}
+
+/// A connection to `linux.seccomp.listenerPath`, when the profile has one.
+fn seccomp_agent(
+    plan: &LaunchPlan,
+) -> Result<Option<std::os::fd::OwnedFd>, crate::seccomp::SeccompError> {
+    let path = plan
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .and_then(|s| s.listener_path().clone());
+    match path {
+        Some(path) if !path.as_os_str().is_empty() => {
+            crate::seccomp::connect_agent(&path).map(Some)
+        }
+        _ => Ok(None),
+    }
 }

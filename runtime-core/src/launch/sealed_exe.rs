@@ -4,6 +4,7 @@
 //! (CVE-2019-5736). The copy is made once per process and reused.
 
 use std::fs::File;
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
@@ -35,7 +36,18 @@ fn make() -> Result<OwnedFd, SealError> {
     // SAFETY: the kernel just returned this fd; nothing else owns it.
     let mut copy = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     let mut exe = File::open("/proc/self/exe").map_err(SealError::Copy)?;
-    std::io::copy(&mut exe, &mut copy).map_err(SealError::Copy)?;
+    // A plain read/write copy: std::io::copy may splice through a pipe,
+    // and pages a pipe still references make F_SEAL_WRITE fail with EBUSY.
+    let mut buf = vec![0u8; 1 << 18];
+    loop {
+        let n = match exe.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SealError::Copy(e)),
+        };
+        copy.write_all(&buf[..n]).map_err(SealError::Copy)?;
+    }
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
     // SAFETY: F_ADD_SEALS takes an integer argument.
     if unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {

@@ -7,12 +7,15 @@ use caps::CapSet;
 use nix::sys::stat::Mode;
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 use oci_spec::runtime::Process;
+use std::os::fd::OwnedFd;
 
 use super::capabilities::{CapSets, UnknownCapability};
 
 /// Why the identity could not be set.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum IdentityError {
+    #[error(transparent)]
+    Seccomp(crate::seccomp::SeccompError),
     #[error("process.user.additionalGids: setgroups: {0}")]
     Groups(nix::Error),
     #[error("process.user.gid {gid}: setresgid: {source}")]
@@ -60,7 +63,17 @@ fn apply_bounding(keep: &CapSets) -> Result<(), IdentityError> {
 }
 
 /// Set the identity of `p` on the calling process.
-pub(crate) fn finish_identity(p: &Process) -> Result<(), IdentityError> {
+pub(crate) fn finish_identity(
+    p: &Process,
+    seccomp: Option<&crate::seccomp::Program>,
+) -> Result<Option<OwnedFd>, IdentityError> {
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    let mut listener = None;
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
+    // before the capabilities go, as runc does.
+    if let (Some(prog), false) = (seccomp, nnp) {
+        listener = crate::seccomp::install(prog).map_err(IdentityError::Seccomp)?;
+    }
     let user = p.user();
     if let Some(mask) = user.umask() {
         nix::sys::stat::umask(Mode::from_bits_truncate(mask as libc::mode_t));
@@ -96,8 +109,12 @@ pub(crate) fn finish_identity(p: &Process) -> Result<(), IdentityError> {
     for cap in sets.raisable_ambient() {
         caps::raise(None, CapSet::Ambient, cap).map_err(capset("ambient"))?;
     }
-    if p.no_new_privileges().unwrap_or(false) {
+    if nnp {
         prctl("prctl(PR_SET_NO_NEW_PRIVS)", libc::PR_SET_NO_NEW_PRIVS, 1)?;
+        // With no_new_privs, as close to execve as possible.
+        if let Some(prog) = seccomp {
+            listener = crate::seccomp::install(prog).map_err(IdentityError::Seccomp)?;
+        }
     }
-    Ok(())
+    Ok(listener)
 }

@@ -30,6 +30,8 @@ use crate::launch::{LaunchKind, LaunchPlan};
 /// Why the user process could not be prepared or executed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ProcessError {
+    #[error(transparent)]
+    Seccomp(crate::seccomp::SeccompError),
     #[error("process.cwd {path}: {source}")]
     Cwd {
         path: String,
@@ -53,6 +55,9 @@ pub(crate) struct Prepared {
     path: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
+    /// The compiled `linux.seccomp` filter (create: the container's; exec:
+    /// the container's too, as runc does).
+    pub(crate) seccomp: Option<crate::seccomp::Program>,
 }
 
 fn cstrings(field: &'static str, items: &[String]) -> Result<Vec<CString>, ProcessError> {
@@ -100,6 +105,7 @@ pub(crate) fn prepare(plan: &LaunchPlan) -> Result<Prepared, ProcessError> {
         })?,
         argv: cstrings("args", &args)?,
         envp: cstrings("env", &env)?,
+        seccomp: compile_seccomp(plan)?,
     })
 }
 
@@ -159,4 +165,20 @@ fn reset_signals() -> Result<(), nix::Error> {
         unsafe { sigaction(sig, &default) }?;
     }
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+}
+
+/// Compile the container's seccomp profile for this machine, before Ready,
+/// so that installing it later allocates nothing.
+fn compile_seccomp(plan: &LaunchPlan) -> Result<Option<crate::seccomp::Program>, ProcessError> {
+    let Some(profile) = plan
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+    else {
+        return Ok(None);
+    };
+    crate::seccomp::compile(profile, oci_spec::runtime::Arch::ScmpArchNative)
+        .map(Some)
+        .map_err(ProcessError::Seccomp)
 }

@@ -49,14 +49,20 @@ pub(crate) fn install(p: &Program) -> Result<Option<OwnedFd>, SeccompError> {
 /// Send the listener fd (SCM_RIGHTS) with `state`, the container's
 /// `ContainerProcessState` JSON (`fds: ["seccompFd"]`), to the agent
 /// listening on the unix socket `path`.
+#[cfg(test)]
 pub(crate) fn send_listener(
     path: &Path,
     listener: BorrowedFd<'_>,
     state: &[u8],
 ) -> Result<(), SeccompError> {
-    let name = || path.display().to_string();
+    let sock = connect_agent(path)?;
+    send_listener_on(&sock, path, listener, state)
+}
+
+/// Connect to the seccomp agent's unix socket at `path` (`listenerPath`).
+pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, SeccompError> {
     let connect_err = |source| SeccompError::ListenerConnect {
-        path: name(),
+        path: path.display().to_string(),
         source,
     };
     let sock = socket(
@@ -68,6 +74,19 @@ pub(crate) fn send_listener(
     .map_err(connect_err)?;
     let addr = UnixAddr::new(path).map_err(connect_err)?;
     connect(sock.as_raw_fd(), &addr).map_err(connect_err)?;
+    Ok(sock)
+}
+
+/// [`send_listener`] over a socket already connected to the agent at `path`
+/// (the container process connects before pivot_root, while `path` is
+/// reachable, and sends once the filter is installed).
+pub(crate) fn send_listener_on(
+    sock: &OwnedFd,
+    path: &Path,
+    listener: BorrowedFd<'_>,
+    state: &[u8],
+) -> Result<(), SeccompError> {
+    let name = || path.display().to_string();
     let send_err = |source| SeccompError::ListenerSend {
         path: name(),
         source,

@@ -14,10 +14,6 @@
 //! compiled by skiff and by libseccomp, both programs run by an interpreter
 //! over many `seccomp_data` inputs, verdicts compared.
 
-// Until the launch code calls compile/install (see the integration notes
-// in the report); remove with the first caller.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 mod arch;
 mod bpf;
 mod compile;
@@ -29,7 +25,9 @@ mod tables;
 mod tests;
 
 pub(crate) use compile::{compile, Program};
-pub(crate) use install::{install, send_listener};
+#[cfg(test)]
+pub(crate) use install::send_listener;
+pub(crate) use install::{connect_agent, install, send_listener_on};
 
 use oci_spec::runtime::Arch;
 

@@ -31,11 +31,9 @@ pub(crate) fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError>
         .as_ref()
         .ok_or_else(|| SpecError::invalid("process", "missing"))?;
     validate_process(process)?;
-    if spec.linux().as_ref().is_some_and(|l| l.seccomp().is_some()) {
-        return Err(SpecError::invalid(
-            "linux.seccomp",
-            "a seccomp filter is not supported by skiff yet",
-        ));
+    if let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        crate::seccomp::compile(profile, oci_spec::runtime::Arch::ScmpArchNative)
+            .map_err(|e| SpecError::invalid("linux.seccomp", e.to_string()))?;
     }
     let namespaces: Vec<LinuxNamespace> = spec
         .linux()

@@ -142,10 +142,6 @@ fn process_rules() {
             Box::new(|s| s["process"]["selinuxLabel"] = json!("system_u:system_r:container_t")),
             "process.selinuxLabel",
         ),
-        (
-            Box::new(|s| s["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW"})),
-            "linux.seccomp",
-        ),
     ];
     for (edit, field) in cases {
         assert_eq!(with(edit).as_deref(), Some(field));
