@@ -33,13 +33,14 @@ mod spec;
 mod system;
 mod tty;
 
+pub use cgroups::{CpuStats, HugetlbStats, IoEntry, MemoryStats, PidsStats, Stats};
 pub use container::{
     block_forwarded_signals, forward_signals_until_exit, list, parse_signal, Container,
     ContainerBuilder, ExecOptions, ExecProcess, ExitStatus, State, Status,
 };
 pub use error::Error;
 pub use id::validate_id;
-pub use launch::init_if_requested;
+pub use launch::{init_if_requested, Stdio};
 pub use oci_spec::runtime::Spec;
 pub use process::listen_fds;
 pub use spec::{default_spec, default_spec_rootless, features};

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Spec;
 
 use super::Container;
+use crate::launch::Stdio;
 use crate::Error;
 
 /// Creates a container from a bundle directory or an in-memory spec.
@@ -33,6 +34,7 @@ pub struct ContainerBuilder {
     pub(crate) no_new_keyring: bool,
     pub(crate) preserve_fds: u32,
     pub(crate) listen_fds: u32,
+    pub(crate) stdio: Stdio,
 }
 
 impl ContainerBuilder {
@@ -50,6 +52,7 @@ impl ContainerBuilder {
             no_new_keyring: false,
             preserve_fds: 0,
             listen_fds: 0,
+            stdio: Stdio::default(),
         }
     }
 
@@ -110,6 +113,13 @@ impl ContainerBuilder {
     /// itself socket-activated (see [`crate::listen_fds`]).
     pub fn listen_fds(mut self, n: u32) -> Self {
         self.listen_fds = n;
+        self
+    }
+
+    /// The container process's stdin, stdout and stderr (default: the
+    /// caller's); with a terminal, the pty replaces those it is given to.
+    pub fn stdio(mut self, stdio: Stdio) -> Self {
+        self.stdio = stdio;
         self
     }
 

@@ -105,6 +105,7 @@ fn create_in(
         no_new_keyring: b.no_new_keyring,
         preserve_fds: b.preserve_fds + b.listen_fds,
         console_socket_fd: console.as_ref().map(|fd| fd.as_raw_fd()),
+        stdio: b.stdio.raw(),
     };
     let annotations = spec.annotations().clone().unwrap_or_default();
     let mut observer = CreateObserver {

@@ -9,7 +9,7 @@ use oci_spec::runtime::Process;
 
 use super::wait::wait_pid;
 use super::{Container, ExitStatus, StateError};
-use crate::launch::{self, LaunchKind, LaunchPlan};
+use crate::launch::{self, LaunchKind, LaunchPlan, Stdio};
 use crate::{cgroups, Error};
 
 /// What to run with [`Container::exec`].
@@ -25,6 +25,8 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     /// Pass the caller's fds 3..3+n into the process.
     pub preserve_fds: u32,
+    /// The process's stdin, stdout and stderr (default: the caller's).
+    pub stdio: Stdio,
 }
 
 impl ExecOptions {
@@ -36,6 +38,7 @@ impl ExecOptions {
             console_fd: None,
             pid_file: None,
             preserve_fds: 0,
+            stdio: Stdio::default(),
         }
     }
 }
@@ -97,6 +100,7 @@ impl Container {
             no_new_keyring: false,
             preserve_fds: opts.preserve_fds,
             console_socket_fd: console.as_ref().map(|fd| fd.as_raw_fd()),
+            stdio: opts.stdio.raw(),
         };
         let mut observer = ExecObserver { container: self };
         let pid = launch::launch(&plan, &mut observer)?;

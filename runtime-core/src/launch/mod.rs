@@ -49,8 +49,10 @@ mod message;
 mod parent;
 mod plan;
 mod sealed_exe;
+mod stdio;
 
 pub use entry::init_if_requested;
 pub use parent::LaunchError;
 pub(crate) use parent::{launch, LaunchObserver};
 pub(crate) use plan::{LaunchKind, LaunchPlan};
+pub use stdio::Stdio;

@@ -98,6 +98,10 @@ fn spawn_init(theirs: &UnixStream, plan: &LaunchPlan) -> Result<std::process::Ch
     cmd.arg0(INIT_ARGV0)
         .env_clear()
         .env(INIT_FD_ENV, fd.to_string());
+    super::stdio::apply(&mut cmd, plan.stdio).map_err(|source| LaunchError::Spawn {
+        exe: exe.clone(),
+        source,
+    })?;
     // SAFETY: the closure runs between fork and exec and calls only fcntl(2),
     // which is async-signal-safe; it allocates nothing and takes no lock.
     unsafe {

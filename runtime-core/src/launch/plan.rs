@@ -42,4 +42,8 @@ pub(crate) struct LaunchPlan {
     pub(crate) preserve_fds: u32,
     /// The connected console socket (`--console-socket`), inherited by I.
     pub(crate) console_socket_fd: Option<i32>,
+    /// The process's stdin, stdout and stderr, when not the caller's (see
+    /// [`super::Stdio`]); only P uses them, to start I with them.
+    #[serde(skip)]
+    pub(crate) stdio: [Option<i32>; 3],
 }

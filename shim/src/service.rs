@@ -1,0 +1,133 @@
+//! The shim's life: `start` (fork the server, print its address), `delete`
+//! (clean up after a dead shim), and the server's task service.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use containerd_shim::protos::protobuf::well_known_types::timestamp::Timestamp;
+use containerd_shim::publisher::RemotePublisher;
+use containerd_shim::{Config, DeleteResponse, ExitSignal, Flags, StartOpts};
+
+use crate::events::Events;
+use crate::state::Tasks;
+use crate::task::{self, TaskService};
+
+/// The annotation that groups a pod's containers into one shim.
+const SANDBOX_ANNOTATION: &str = "io.kubernetes.cri.sandbox-id";
+
+/// The shim, as the containerd-shim crate drives it.
+pub struct Service {
+    namespace: String,
+    id: String,
+    bundle: String,
+    socket: String,
+    exit: Arc<ExitSignal>,
+    events: Option<Events>,
+}
+
+/// The shim's group: the pod's sandbox id if the bundle names one, else the
+/// container's id (one shim per container).
+fn grouping(bundle: &Path, id: &str) -> String {
+    std::fs::read(bundle.join("config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| {
+            v.get("annotations")?
+                .get(SANDBOX_ANNOTATION)?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| id.to_owned())
+}
+
+impl containerd_shim::Shim for Service {
+    type T = TaskService;
+
+    fn new(_runtime_id: &str, args: &Flags, _config: &mut Config) -> Self {
+        Service {
+            namespace: args.namespace.clone(),
+            id: args.id.clone(),
+            bundle: args.bundle.clone(),
+            socket: args.socket.clone(),
+            exit: Arc::new(ExitSignal::default()),
+            events: None,
+        }
+    }
+
+    fn start_shim(&mut self, opts: StartOpts) -> Result<String, containerd_shim::Error> {
+        let bundle = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let group = grouping(&bundle, &opts.id);
+        let (_pid, address) = containerd_shim::spawn(opts, &group, Vec::new())?;
+        containerd_shim::util::write_address(&address)?;
+        Ok(address)
+    }
+
+    fn delete_shim(&mut self) -> Result<DeleteResponse, containerd_shim::Error> {
+        let bundle = if self.bundle.is_empty() {
+            std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+        } else {
+            PathBuf::from(&self.bundle)
+        };
+        let root = std::fs::read_to_string(bundle.join(task::ROOT_FILE))
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| task::default_root(&self.namespace));
+        let mut pid = 0;
+        match skiff_core::Container::load(&root, &self.id) {
+            Ok(c) => {
+                pid = c.pid().max(0) as u32;
+                if let Err(e) = c.delete(true) {
+                    log::warn!("delete {}: {e}", self.id);
+                }
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => log::warn!("load {}: {e}", self.id),
+        }
+        // Only the shim mounts bundle/rootfs; unmounting a directory that
+        // is no mount point fails harmlessly.
+        task::unmount_rootfs(&bundle);
+        let _ = std::fs::remove_file(bundle.join(task::ROOT_FILE));
+        Ok(DeleteResponse {
+            pid,
+            exit_status: task::KILLED,
+            exited_at: Some(Timestamp::now()).into(),
+            ..Default::default()
+        })
+    }
+
+    fn wait(&mut self) {
+        self.exit.wait();
+        if let Some(events) = self.events.as_ref().or(EVENTS.get()) {
+            // TaskDelete and the last exits must reach containerd first.
+            events.flush(Duration::from_secs(10));
+        }
+        // With several containers per shim, the first bundle (our working
+        // directory, where the `address` file is) may be gone by now.
+        let path = self.socket.strip_prefix("unix://").unwrap_or(&self.socket);
+        if !path.is_empty() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    fn create_task_service(&self, publisher: RemotePublisher) -> Self::T {
+        // `wait` needs the queue too; the crate gives us `&self` here, so the
+        // queue is made here and found again through a OnceLock.
+        let events = match Events::start(publisher, self.namespace.clone()) {
+            Ok(e) => e,
+            Err(e) => {
+                log::error!("cannot start the event publisher: {e}");
+                std::process::exit(1);
+            }
+        };
+        let _ = EVENTS.set(events.clone());
+        let tasks = Arc::new(Tasks::new(events));
+        if let Err(e) = crate::reaper::spawn(Arc::clone(&tasks)) {
+            log::error!("cannot start the reaper: {e}");
+            std::process::exit(1);
+        }
+        TaskService::new(tasks, self.namespace.clone(), Arc::clone(&self.exit))
+    }
+}
+
+static EVENTS: std::sync::OnceLock<Events> = std::sync::OnceLock::new();
