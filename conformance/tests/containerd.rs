@@ -1,0 +1,638 @@
+//! containerd driving skiff through its shim, `containerd-shim-skiff-v2`
+//! (runtime `io.containerd.skiff.v2`): a private containerd per test (own
+//! root, state, sockets and namespace, CRI disabled), driven with `ctr` on a
+//! busybox rootfs. Each test ends by checking that no shim, container
+//! process, cgroup, mount or state is left behind.
+//!
+//! Needs containerd and ctr (`apt-get install -y containerd`) and the built
+//! shim: `$SKIFF_SHIM_BIN`, else `containerd-shim-skiff-v2` next to this test's
+//! target dir (`cargo build -p skiff-shim` first).
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use skiff_conformance::{reap_orphans, spawn_registered, wait_spawned, Bundle};
+
+const RUNTIME: &str = "io.containerd.skiff.v2";
+const CTR_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long shims and containers get to go away after their last request.
+const SETTLE: Duration = Duration::from_secs(15);
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn which(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| panic!("{name} not found in PATH: apt-get install -y containerd"))
+}
+
+/// The shim binary: `$SKIFF_SHIM_BIN`, else the one built next to this test.
+fn shim_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("SKIFF_SHIM_BIN").filter(|v| !v.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/containerd-HASH → target/<profile>/
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary directory");
+    let candidates = [
+        profile_dir.join("containerd-shim-skiff-v2"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/containerd-shim-skiff-v2"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!("no shim binary at {candidates:?}: run `cargo build -p skiff-shim` or set SKIFF_SHIM_BIN")
+        })
+}
+
+/// What one `ctr` run did.
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\nstdout: {}\nstderr: {}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A private containerd whose PATH starts with the shim's directory.
+struct Containerd {
+    dir: tempfile::TempDir,
+    ns: String,
+    daemon: Option<std::process::Child>,
+    /// The busybox rootfs containers run on.
+    bundle: Bundle,
+}
+
+impl Containerd {
+    fn start() -> Self {
+        skiff_conformance::init();
+        let dir = tempfile::Builder::new()
+            .prefix("skiff-containerd-")
+            .tempdir()
+            .expect("temp dir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        std::os::unix::fs::symlink(shim_binary(), bin.join("containerd-shim-skiff-v2"))
+            .expect("link the shim");
+        let ns = format!(
+            "skiff-shim-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let d = dir.path().display();
+        let config = format!(
+            "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
+             disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n\
+             [grpc]\n  address = \"{d}/c.sock\"\n[ttrpc]\n  address = \"{d}/c.sock.ttrpc\"\n\
+             [debug]\n  level = \"debug\"\n"
+        );
+        std::fs::write(dir.path().join("config.toml"), config).expect("config.toml");
+        let mut cd = Containerd {
+            dir,
+            ns,
+            daemon: None,
+            bundle: Bundle::new(&["/bin/true"]).expect("busybox rootfs"),
+        };
+        cd.start_daemon();
+        cd
+    }
+
+    fn sock(&self) -> PathBuf {
+        self.dir.path().join("c.sock")
+    }
+
+    fn skiff_root(&self) -> PathBuf {
+        self.dir.path().join("skiff")
+    }
+
+    fn rootfs(&self) -> String {
+        self.bundle.rootfs().display().to_string()
+    }
+
+    fn start_daemon(&mut self) {
+        let _ = std::fs::remove_file(self.sock());
+        let path = format!(
+            "{}:{}",
+            self.dir.path().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("containerd.log"))
+            .expect("log file");
+        let mut cmd = Command::new(which("containerd"));
+        cmd.arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .env("PATH", path)
+            .env("SKIFF_SHIM_ROOT", self.skiff_root())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        self.daemon = Some(spawn_registered(&mut cmd).expect("start containerd"));
+        let start = Instant::now();
+        while !self.sock().exists() || self.ctr(&["version"]).code != Some(0) {
+            assert!(
+                start.elapsed() < CTR_TIMEOUT,
+                "containerd did not come up:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stop containerd (its shims keep running, as in production).
+    fn stop_daemon(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let _ = wait_spawned(&mut child, CTR_TIMEOUT);
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
+    }
+
+    fn ctr_with(&self, args: &[&str], stdin: Option<&str>) -> Out {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let out_path = self.dir.path().join(format!("ctr-{n}.out"));
+        let err_path = self.dir.path().join(format!("ctr-{n}.err"));
+        let input = match stdin {
+            Some(text) => {
+                let p = self.dir.path().join(format!("ctr-{n}.in"));
+                std::fs::write(&p, text).expect("stdin file");
+                Stdio::from(File::open(p).expect("stdin file"))
+            }
+            None => Stdio::null(),
+        };
+        let mut cmd = Command::new(which("ctr"));
+        cmd.arg("--address")
+            .arg(self.sock())
+            .arg("-n")
+            .arg(&self.ns)
+            .args(args)
+            .stdin(input)
+            .stdout(File::create(&out_path).expect("stdout file"))
+            .stderr(File::create(&err_path).expect("stderr file"));
+        let mut child = spawn_registered(&mut cmd).expect("spawn ctr");
+        let status = wait_spawned(&mut child, CTR_TIMEOUT);
+        Out {
+            code: status.ok().and_then(|s| s.code()),
+            stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+        }
+    }
+
+    fn ctr(&self, args: &[&str]) -> Out {
+        self.ctr_with(args, None)
+    }
+
+    /// `ctr run --runtime io.containerd.skiff.v2 --rootfs ROOTFS [opts] ID CMD...`.
+    fn run(&self, opts: &[&str], id: &str, cmd: &[&str]) -> Out {
+        let rootfs = self.rootfs();
+        // `--rootfs` is a flag: the rootfs path is the first argument.
+        let mut args = vec!["run"];
+        args.extend_from_slice(opts);
+        args.extend_from_slice(&["--runtime", RUNTIME, "--rootfs", &rootfs, id]);
+        args.extend_from_slice(cmd);
+        self.ctr(&args)
+    }
+
+    /// The status column of `ctr task ls` for `id`.
+    fn task_status(&self, id: &str) -> Option<String> {
+        let out = self.ctr(&["task", "ls"]);
+        out.stdout.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.first() == Some(&id)).then(|| f.get(2).unwrap_or(&"").to_string())
+        })
+    }
+
+    fn task_pid(&self, id: &str) -> i32 {
+        let out = self.ctr(&["task", "ls"]);
+        out.stdout
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.first() == Some(&id)).then(|| f.get(1)?.parse().ok())?
+            })
+            .unwrap_or_else(|| panic!("no task {id} in `ctr task ls`: {out}"))
+    }
+
+    fn wait_status(&self, id: &str, wanted: &str) {
+        let start = Instant::now();
+        loop {
+            let status = self.task_status(id);
+            if status.as_deref() == Some(wanted) {
+                return;
+            }
+            assert!(
+                start.elapsed() < SETTLE,
+                "task {id} is {status:?}, not {wanted}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Pids of the shims serving this containerd (their `-address` is our socket).
+    fn shims(&self) -> Vec<i32> {
+        let sock = self.sock().display().to_string();
+        processes()
+            .into_iter()
+            .filter(|(_, cmdline)| {
+                cmdline.contains("containerd-shim-skiff-v2") && cmdline.contains(&sock)
+            })
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+
+    /// The shim of container `id`.
+    fn shim_of(&self, id: &str) -> i32 {
+        let sock = self.sock().display().to_string();
+        let want = format!(" -id {id} ");
+        processes()
+            .into_iter()
+            .find(|(_, c)| {
+                c.contains("containerd-shim-skiff-v2") && c.contains(&sock) && c.contains(&want)
+            })
+            .map(|(pid, _)| pid)
+            .unwrap_or_else(|| panic!("no shim for {id}"))
+    }
+
+    /// Processes in our namespace's cgroups (the containers).
+    fn container_pids(&self) -> Vec<i32> {
+        let mut pids = Vec::new();
+        for dir in self.cgroup_dirs() {
+            if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+                pids.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+            }
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// Every cgroup directory of our namespace, deepest first.
+    fn cgroup_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = Vec::new();
+        let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+            return dirs;
+        };
+        for h in hierarchies.flatten() {
+            let top = h.path().join(&self.ns);
+            if top.is_dir() {
+                collect_dirs(&top, &mut dirs);
+            }
+        }
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs
+    }
+
+    /// What is left once every task is gone: shims, container processes,
+    /// cgroups, mounts, skiff state. Waits up to `SETTLE` for shims to exit.
+    fn leaks(&self) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            reap_orphans();
+            let mut leaks: Vec<String> = Vec::new();
+            leaks.extend(self.shims().iter().map(|p| format!("shim process {p}")));
+            leaks.extend(
+                self.container_pids()
+                    .iter()
+                    .map(|p| format!("container process {p}")),
+            );
+            leaks.extend(
+                self.cgroup_dirs()
+                    .iter()
+                    // /sys/fs/cgroup/CONTROLLER/NS stays, as with runc; the
+                    // containers' own cgroups below it must be gone.
+                    .filter(|d| d.components().count() > 6)
+                    .map(|d| format!("cgroup {}", d.display())),
+            );
+            leaks.extend(
+                skiff_conformance::mounts_under(self.dir.path())
+                    .into_iter()
+                    .map(|m| format!("mount {m}")),
+            );
+            if let Ok(entries) = std::fs::read_dir(self.skiff_root().join(&self.ns)) {
+                leaks.extend(
+                    entries
+                        .flatten()
+                        .map(|e| format!("skiff state {}", e.path().display())),
+                );
+            }
+            if leaks.is_empty() || start.elapsed() > SETTLE {
+                return leaks;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Delete every task and container, stop containerd, and kill whatever
+    /// is left (shims, container processes), removing our cgroups.
+    fn teardown(&mut self) {
+        if self.daemon.is_some() {
+            let tasks = self.ctr(&["task", "ls", "-q"]).stdout;
+            for id in tasks.lines().filter(|l| !l.is_empty()) {
+                let _ = self.ctr(&["task", "kill", "-a", "-s", "KILL", id]);
+                let _ = self.ctr(&["task", "delete", "-f", id]);
+            }
+            let containers = self.ctr(&["containers", "ls", "-q"]).stdout;
+            for id in containers.lines().filter(|l| !l.is_empty()) {
+                let _ = self.ctr(&["containers", "rm", id]);
+            }
+        }
+        self.stop_daemon();
+        let start = Instant::now();
+        loop {
+            let left: Vec<i32> = self
+                .shims()
+                .into_iter()
+                .chain(self.container_pids())
+                .collect();
+            for pid in &left {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            reap_orphans();
+            if left.is_empty() || start.elapsed() > SETTLE {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for dir in self.cgroup_dirs() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+fn collect_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
+    out.push(dir.to_owned());
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                collect_dirs(&e.path(), out);
+            }
+        }
+    }
+}
+
+/// (pid, cmdline with spaces) of every process.
+fn processes() -> Vec<(i32, String)> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            let text = String::from_utf8_lossy(&raw).replace('\0', " ");
+            out.push((pid, text));
+        }
+    }
+    out
+}
+
+fn rss_kb(pid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn assert_clean(cd: &Containerd) {
+    let leaks = cd.leaks();
+    assert!(leaks.is_empty(), "left behind: {leaks:#?}\n{}", cd.log());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn shim_prints_version_and_info() {
+    let out = Command::new(shim_binary())
+        .arg("-v")
+        .output()
+        .expect("run the shim");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(RUNTIME), "{text}");
+    let out = Command::new(shim_binary())
+        .arg("-info")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the shim");
+    assert!(out.status.success());
+    // A protobuf RuntimeInfo: the name, then the features document as JSON.
+    let bytes = String::from_utf8_lossy(&out.stdout);
+    assert!(bytes.contains(RUNTIME), "{bytes}");
+    assert!(bytes.contains("ociVersionMin"), "{bytes}");
+}
+
+#[test]
+fn run_returns_exit_status_and_output() {
+    let cd = Containerd::start();
+    let out = cd.run(
+        &["--rm"],
+        "exit3",
+        &["sh", "-c", "echo out-$((6*7)); echo err-line >&2; exit 3"],
+    );
+    assert_eq!(out.code, Some(3), "{out}\n{}", cd.log());
+    assert_eq!(out.stdout, "out-42\n", "{out}");
+    assert!(out.stderr.contains("err-line"), "{out}");
+    assert_clean(&cd);
+}
+
+#[test]
+fn stdin_reaches_the_container_and_closes() {
+    let cd = Containerd::start();
+    let rootfs = cd.rootfs();
+    let out = cd.ctr_with(
+        &[
+            "run",
+            "--rm",
+            "--runtime",
+            RUNTIME,
+            "--rootfs",
+            &rootfs,
+            "cat1",
+            "sh",
+            "-c",
+            "cat; echo done",
+        ],
+        Some("line one\nline two\n"),
+    );
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    assert_eq!(out.stdout, "line one\nline two\ndone\n", "{out}");
+    assert_clean(&cd);
+}
+
+#[test]
+fn exec_kill_pause_resume_ps_metrics() {
+    let cd = Containerd::start();
+    let id = "long";
+    let out = cd.run(&["-d"], id, &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "RUNNING");
+    let pid = cd.task_pid(id);
+
+    let shim = cd.shim_of(id);
+    let rss = rss_kb(shim).expect("shim rss");
+    eprintln!("shim RSS while a container runs: {rss} kB");
+
+    let out = cd.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        id,
+        "sh",
+        "-c",
+        "echo in-exec; exit 5",
+    ]);
+    assert_eq!(out.code, Some(5), "{out}\n{}", cd.log());
+    assert_eq!(out.stdout, "in-exec\n", "{out}");
+
+    let out = cd.ctr(&["task", "ps", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(&pid.to_string())),
+        "init {pid} not in `task ps`: {out}"
+    );
+
+    let out = cd.ctr(&["task", "pause", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(cd.task_status(id).as_deref(), Some("PAUSED"));
+    let out = cd.ctr(&["task", "resume", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(cd.task_status(id).as_deref(), Some("RUNNING"));
+
+    let out = cd.ctr(&["task", "metrics", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("pids.current"), "{out}");
+    assert!(out.stdout.contains("memory.usage_in_bytes"), "{out}");
+
+    // SIGTERM to a pid-namespace init without a handler does nothing.
+    let out = cd.ctr(&["task", "kill", "-s", "TERM", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let out = cd.ctr(&["task", "kill", "-s", "KILL", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    cd.wait_status(id, "STOPPED");
+    let out = cd.ctr(&["task", "delete", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("137") || out.stdout.contains("137"),
+        "{out}"
+    );
+    let out = cd.ctr(&["containers", "rm", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_clean(&cd);
+}
+
+#[test]
+fn kill_all_stops_every_process() {
+    let cd = Containerd::start();
+    let id = "many";
+    let out = cd.run(
+        &["-d"],
+        id,
+        &["sh", "-c", "sleep 1000 & sleep 1000 & trap '' TERM; wait"],
+    );
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "RUNNING");
+    let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    cd.wait_status(id, "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    assert_clean(&cd);
+}
+
+#[test]
+fn terminal_run_and_exec() {
+    let cd = Containerd::start();
+    // ctr wants a terminal for -t: run it under script(1)'s pty.
+    let ctr = format!(
+        "{} --address {} -n {}",
+        which("ctr").display(),
+        cd.sock().display(),
+        cd.ns
+    );
+    let rootfs = cd.rootfs();
+    let script = |cmd: String| {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let out_path = cd.dir.path().join(format!("script-{n}.out"));
+        let mut c = Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::null())
+            .stdout(File::create(&out_path).expect("out"))
+            .stderr(Stdio::null());
+        let mut child = spawn_registered(&mut c).expect("script");
+        let status = wait_spawned(&mut child, CTR_TIMEOUT).expect("script");
+        (
+            status.code(),
+            std::fs::read_to_string(&out_path).unwrap_or_default(),
+        )
+    };
+    let (code, out) = script(format!(
+        "{ctr} run -t --rm --runtime {RUNTIME} --rootfs {rootfs} tty1 sh -c 'tty; echo on-a-tty; exit 4'"
+    ));
+    assert_eq!(code, Some(4), "{out}\n{}", cd.log());
+    assert!(out.contains("/dev/pts/0"), "{out}");
+    assert!(out.contains("on-a-tty"), "{out}");
+
+    let out = cd.run(&["-d"], "tty2", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let (code, out) = script(format!(
+        "{ctr} task exec -t --exec-id t1 tty2 sh -c 'test -t 0 && echo exec-tty; exit 6'"
+    ));
+    assert_eq!(code, Some(6), "{out}\n{}", cd.log());
+    assert!(out.contains("exec-tty"), "{out}");
+    assert_eq!(
+        cd.ctr(&["task", "kill", "-s", "KILL", "tty2"]).code,
+        Some(0)
+    );
+    cd.wait_status("tty2", "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", "tty2"]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", "tty2"]).code, Some(0));
+    assert_clean(&cd);
+}
