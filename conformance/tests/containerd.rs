@@ -636,3 +636,203 @@ fn terminal_run_and_exec() {
     assert_eq!(cd.ctr(&["containers", "rm", "tty2"]).code, Some(0));
     assert_clean(&cd);
 }
+
+/// `ctr events` for the test's namespace until stopped.
+struct EventLog {
+    child: std::process::Child,
+    path: PathBuf,
+}
+
+impl EventLog {
+    fn start(cd: &Containerd) -> Self {
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let path = cd.dir.path().join(format!("events-{n}.log"));
+        let mut cmd = Command::new(which("ctr"));
+        cmd.arg("--address")
+            .arg(cd.sock())
+            .arg("-n")
+            .arg(&cd.ns)
+            .arg("events")
+            .stdin(Stdio::null())
+            .stdout(File::create(&path).expect("events file"))
+            .stderr(Stdio::null());
+        let child = spawn_registered(&mut cmd).expect("ctr events");
+        EventLog { child, path }
+    }
+
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap_or_default()
+    }
+
+    /// Lines of `topic` that name `id`.
+    fn count(&self, topic: &str, id: &str) -> usize {
+        self.text()
+            .lines()
+            .filter(|l| l.contains(&format!(" {topic} ")) && l.contains(&format!("\"{id}\"")))
+            .count()
+    }
+
+    /// Wait until `topic` for `id` was seen (or `SETTLE` passed).
+    fn wait_for(&self, topic: &str, id: &str) {
+        let start = Instant::now();
+        while self.count(topic, id) == 0 && start.elapsed() < SETTLE {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = wait_spawned(&mut self.child, CTR_TIMEOUT);
+        self.text()
+    }
+}
+
+#[test]
+fn each_task_event_is_published_once() {
+    let cd = Containerd::start();
+    let events = EventLog::start(&cd);
+    // Let `ctr events` subscribe before the container exists.
+    std::thread::sleep(Duration::from_millis(300));
+    let out = cd.run(&["-d"], "ev", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("ev", "RUNNING");
+    let out = cd.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "x1",
+        "ev",
+        "sh",
+        "-c",
+        "exit 2",
+    ]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert_eq!(cd.ctr(&["task", "pause", "ev"]).code, Some(0));
+    assert_eq!(cd.ctr(&["task", "resume", "ev"]).code, Some(0));
+    assert_eq!(cd.ctr(&["task", "kill", "-s", "KILL", "ev"]).code, Some(0));
+    cd.wait_status("ev", "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", "ev"]).code, Some(0));
+    events.wait_for("/tasks/delete", "ev");
+    let text = events.stop();
+    for (topic, n) in [
+        ("/tasks/create", 1),
+        ("/tasks/start", 1),
+        ("/tasks/exec-added", 1),
+        ("/tasks/exec-started", 1),
+        ("/tasks/paused", 1),
+        ("/tasks/resumed", 1),
+        // one for the exec process, one for the container
+        ("/tasks/exit", 2),
+        ("/tasks/delete", 1),
+    ] {
+        let seen = text
+            .lines()
+            .filter(|l| l.contains(&format!(" {topic} ")))
+            .count();
+        assert_eq!(seen, n, "{topic} seen {seen} times, want {n}:\n{text}");
+    }
+    assert_eq!(cd.ctr(&["containers", "rm", "ev"]).code, Some(0));
+    assert_clean(&cd);
+}
+
+#[test]
+fn twenty_containers_at_once() {
+    let cd = Containerd::start();
+    let outs: Vec<(usize, Out)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let cd = &cd;
+                s.spawn(move || {
+                    let id = format!("par{i}");
+                    let script = format!("echo hello-{i}; exit {}", i % 7);
+                    (i, cd.run(&["--rm"], &id, &["sh", "-c", &script]))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for (i, out) in outs {
+        assert_eq!(out.code, Some((i % 7) as i32), "container {i}: {out}");
+        assert_eq!(out.stdout, format!("hello-{i}\n"), "container {i}: {out}");
+    }
+    assert_clean(&cd);
+}
+
+#[test]
+fn containerd_restart_keeps_a_running_container() {
+    let mut cd = Containerd::start();
+    let out = cd.run(&["-d"], "survivor", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("survivor", "RUNNING");
+    let pid = cd.task_pid("survivor");
+    let shim = cd.shim_of("survivor");
+    cd.stop_daemon();
+    // The shim and the container outlive containerd.
+    assert!(Path::new(&format!("/proc/{shim}")).exists());
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    cd.start_daemon();
+    cd.wait_status("survivor", "RUNNING");
+    assert_eq!(cd.task_pid("survivor"), pid);
+    let out = cd.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "after",
+        "survivor",
+        "echo",
+        "still-here",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    assert_eq!(out.stdout, "still-here\n");
+    assert_eq!(
+        cd.ctr(&["task", "kill", "-s", "KILL", "survivor"]).code,
+        Some(0)
+    );
+    cd.wait_status("survivor", "STOPPED");
+    let out = cd.ctr(&["task", "delete", "survivor"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(cd.ctr(&["containers", "rm", "survivor"]).code, Some(0));
+    assert_clean(&cd);
+}
+
+#[test]
+fn killed_shim_is_seen_as_an_exit() {
+    let cd = Containerd::start();
+    let out = cd.run(&["-d"], "orphan", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("orphan", "RUNNING");
+    let pid = cd.task_pid("orphan");
+    let shim = cd.shim_of("orphan");
+    let events = EventLog::start(&cd);
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shim),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the shim");
+    // containerd runs `shim delete`, which kills the container; containerd
+    // publishes the task's exit (137) and forgets the task.
+    events.wait_for("/tasks/exit", "orphan");
+    let text = events.stop();
+    let exit = text
+        .lines()
+        .find(|l| l.contains(" /tasks/exit ") && l.contains("\"orphan\""))
+        .unwrap_or_else(|| panic!("no exit event for the task:\n{text}\n{}", cd.log()));
+    assert!(exit.contains("137"), "{exit}");
+    assert_eq!(cd.task_status("orphan"), None);
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() && start.elapsed() < SETTLE {
+        reap_orphans();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the container outlived its shim"
+    );
+    let _ = cd.ctr(&["task", "delete", "orphan"]);
+    assert_eq!(cd.ctr(&["containers", "rm", "orphan"]).code, Some(0));
+    assert_clean(&cd);
+}
