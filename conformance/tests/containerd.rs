@@ -620,6 +620,14 @@ fn terminal_run_and_exec() {
     assert!(out.contains("/dev/pts/0"), "{out}");
     assert!(out.contains("on-a-tty"), "{out}");
 
+    // ResizePty: ctr passes its terminal's size on; the container sees it.
+    let (code, out) = script(format!(
+        "stty rows 31 cols 97; {ctr} run -t --rm --runtime {RUNTIME} --rootfs {rootfs} tty3 \
+         sh -c 'until [ \"$(stty size)\" = \"31 97\" ]; do sleep 0.05; done; echo resized'"
+    ));
+    assert_eq!(code, Some(0), "{out}\n{}", cd.log());
+    assert!(out.contains("resized"), "{out}");
+
     let out = cd.run(&["-d"], "tty2", &["sleep", "1000"]);
     assert_eq!(out.code, Some(0), "{out}");
     let (code, out) = script(format!(
@@ -834,5 +842,86 @@ fn killed_shim_is_seen_as_an_exit() {
     );
     let _ = cd.ctr(&["task", "delete", "orphan"]);
     assert_eq!(cd.ctr(&["containers", "rm", "orphan"]).code, Some(0));
+    assert_clean(&cd);
+}
+
+/// An OCI image archive of the busybox rootfs, made with tar and sha256sum.
+fn image_archive(cd: &Containerd, name: &str) -> PathBuf {
+    let work = cd.dir.path().join("image");
+    let blobs = work.join("layout/blobs/sha256");
+    std::fs::create_dir_all(&blobs).expect("blobs dir");
+    let sh = |script: &str| {
+        let out = Command::new("sh")
+            .args(["-c", script])
+            .output()
+            .expect("sh");
+        assert!(out.status.success(), "{script}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let w = work.display();
+    sh(&format!("tar -C {} -cf {w}/layer.tar .", cd.rootfs()));
+    // Store a blob under its digest; returns (digest, size).
+    let blob = |file: &str| -> (String, u64) {
+        let digest = sh(&format!("sha256sum {w}/{file} | cut -d' ' -f1"));
+        let path = work.join(file);
+        let size = std::fs::metadata(&path).expect("blob").len();
+        std::fs::copy(&path, blobs.join(&digest)).expect("copy blob");
+        (digest, size)
+    };
+    let (layer, layer_size) = blob("layer.tar");
+    std::fs::write(
+        work.join("config.json"),
+        format!(
+            r#"{{"architecture":"amd64","os":"linux","config":{{"Env":["PATH=/bin"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:{layer}"]}}}}"#
+        ),
+    )
+    .expect("config");
+    let (config, config_size) = blob("config.json");
+    std::fs::write(
+        work.join("manifest.json"),
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{config}","size":{config_size}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:{layer}","size":{layer_size}}}]}}"#
+        ),
+    )
+    .expect("manifest");
+    let (manifest, manifest_size) = blob("manifest.json");
+    std::fs::write(
+        work.join("layout/index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{manifest}","size":{manifest_size},"platform":{{"architecture":"amd64","os":"linux"}},"annotations":{{"io.containerd.image.name":"{name}","org.opencontainers.image.ref.name":"latest"}}}}]}}"#
+        ),
+    )
+    .expect("index");
+    std::fs::write(
+        work.join("layout/oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("oci-layout");
+    sh(&format!("tar -C {w}/layout -cf {w}/image.tar ."));
+    work.join("image.tar")
+}
+
+#[test]
+fn image_rootfs_is_mounted_and_unmounted() {
+    let cd = Containerd::start();
+    let name = "docker.io/library/skiff-shim-test:latest";
+    let archive = image_archive(&cd, name);
+    let out = cd.ctr(&["images", "import", &archive.display().to_string()]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    // The snapshotter's layers come to the shim as mounts (overlay) that it
+    // mounts on the bundle's rootfs, and unmounts on delete.
+    let out = cd.ctr(&[
+        "run",
+        "--rm",
+        "--runtime",
+        RUNTIME,
+        name,
+        "img1",
+        "sh",
+        "-c",
+        "echo from-image > /written; cat /written; exit 9",
+    ]);
+    assert_eq!(out.code, Some(9), "{out}\n{}", cd.log());
+    assert_eq!(out.stdout, "from-image\n", "{out}");
     assert_clean(&cd);
 }

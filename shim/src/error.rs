@@ -39,7 +39,7 @@ pub enum ShimError {
         /// The mount point.
         target: String,
         /// The cause.
-        source: containerd_shim::Error,
+        source: nix::Error,
     },
     /// Not implemented by this shim.
     #[error("{0} is not implemented by the skiff shim")]

@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod metrics;
 mod reaper;
+mod rootfs;
 mod service;
 mod state;
 mod stdio;

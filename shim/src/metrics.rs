@@ -135,3 +135,43 @@ pub fn to_metrics(s: &Stats) -> Metrics {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+    use skiff_core::IoEntry;
+
+    #[test]
+    fn io_counters_go_to_bytes_and_serviced_lists() {
+        let mut s = Stats {
+            io: vec![
+                IoEntry {
+                    major: 8,
+                    minor: 0,
+                    op: "read_bytes".into(),
+                    value: 512,
+                },
+                IoEntry {
+                    major: 8,
+                    minor: 0,
+                    op: "write_ios".into(),
+                    value: 3,
+                },
+            ],
+            ..Stats::default()
+        };
+        s.pids.limit = u64::MAX;
+        s.pids.current = 2;
+        s.memory.usage = 4096;
+        let m = to_metrics(&s);
+        let blkio = m.blkio.as_ref().expect("blkio");
+        assert_eq!(blkio.io_service_bytes_recursive.len(), 1);
+        assert_eq!(blkio.io_service_bytes_recursive[0].op, "Read");
+        assert_eq!(blkio.io_service_bytes_recursive[0].value, 512);
+        assert_eq!(blkio.io_serviced_recursive[0].op, "Write");
+        assert_eq!(m.pids.limit, 0, "no limit is 0 for containerd");
+        assert_eq!(m.pids.current, 2);
+        assert_eq!(m.memory.usage.usage, 4096);
+    }
+}

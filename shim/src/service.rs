@@ -86,7 +86,7 @@ impl containerd_shim::Shim for Service {
         }
         // Only the shim mounts bundle/rootfs; unmounting a directory that
         // is no mount point fails harmlessly.
-        task::unmount_rootfs(&bundle);
+        crate::rootfs::unmount_all(&bundle);
         let _ = std::fs::remove_file(bundle.join(task::ROOT_FILE));
         Ok(DeleteResponse {
             pid,
@@ -131,3 +131,25 @@ impl containerd_shim::Shim for Service {
 }
 
 static EVENTS: std::sync::OnceLock<Events> = std::sync::OnceLock::new();
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_share_a_shim_and_lone_containers_get_their_own() {
+        let dir = std::env::temp_dir().join(format!("skiff-shim-grouping-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        assert_eq!(grouping(&dir, "c1"), "c1", "no config.json");
+        std::fs::write(
+            dir.join("config.json"),
+            r#"{"annotations":{"io.kubernetes.cri.sandbox-id":"pod7"}}"#,
+        )
+        .expect("config");
+        assert_eq!(grouping(&dir, "c1"), "pod7");
+        std::fs::write(dir.join("config.json"), r#"{"annotations":{}}"#).expect("config");
+        assert_eq!(grouping(&dir, "c1"), "c1");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}

@@ -136,10 +136,10 @@ impl TaskService {
         let root_file = bundle.join(ROOT_FILE);
         std::fs::write(&root_file, root.as_os_str().as_encoded_bytes())
             .map_err(ShimError::io(root_file.display()))?;
-        let mounted = mount_rootfs(&req, &bundle)?;
+        let mounted = crate::rootfs::mount_all(&req.rootfs, &bundle)?;
         let result = self.create_in(&req, &bundle, &root, mounted);
         if result.is_err() && mounted {
-            unmount_rootfs(&bundle);
+            crate::rootfs::unmount_all(&bundle);
         }
         result
     }
@@ -340,7 +340,7 @@ impl TaskService {
         let task = map.remove(&req.id).ok_or_else(|| not_found(&req.id, ""))?;
         drop(map);
         if task.mounted_rootfs {
-            unmount_rootfs(&task.bundle);
+            crate::rootfs::unmount_all(&task.bundle);
         }
         let _ = std::fs::remove_file(task.bundle.join(ROOT_FILE));
         let resp = delete_response(&task.init);
@@ -641,34 +641,6 @@ fn delete_response(p: &Proc) -> DeleteResponse {
         exited_at: Some(exit.at).into(),
         ..Default::default()
     }
-}
-
-fn mount_rootfs(req: &CreateTaskRequest, bundle: &Path) -> Res<bool> {
-    if req.rootfs.is_empty() {
-        return Ok(false);
-    }
-    let target = bundle.join("rootfs");
-    std::fs::create_dir_all(&target).map_err(ShimError::io(target.display()))?;
-    for m in &req.rootfs {
-        let fs_type = (!m.type_.is_empty()).then_some(m.type_.as_str());
-        let source = (!m.source.is_empty()).then_some(m.source.as_str());
-        if let Err(source) =
-            containerd_shim::mount::mount_rootfs(fs_type, source, &m.options, &target)
-        {
-            unmount_rootfs(bundle);
-            return Err(ShimError::Mount {
-                target: target.display().to_string(),
-                source,
-            });
-        }
-    }
-    Ok(true)
-}
-
-/// Unmount what the shim mounted on `bundle/rootfs` (every layer).
-pub fn unmount_rootfs(bundle: &Path) {
-    let target = bundle.join("rootfs");
-    while nix::mount::umount2(&target, nix::mount::MntFlags::MNT_DETACH).is_ok() {}
 }
 
 macro_rules! rpc {
