@@ -925,3 +925,48 @@ fn image_rootfs_is_mounted_and_unmounted() {
     assert_eq!(out.stdout, "from-image\n", "{out}");
     assert_clean(&cd);
 }
+
+#[test]
+fn a_pod_shares_one_shim() {
+    let cd = Containerd::start();
+    let pod = "--annotation=io.kubernetes.cri.sandbox-id=pod1";
+    for id in ["pod-a", "pod-b"] {
+        let out = cd.run(&["-d", pod], id, &["sleep", "1000"]);
+        assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+        cd.wait_status(id, "RUNNING");
+    }
+    let shims = cd.shims();
+    assert_eq!(shims.len(), 1, "one shim for the pod: {shims:?}");
+    let out = cd.ctr(&[
+        "task",
+        "exec",
+        "--exec-id",
+        "x",
+        "pod-b",
+        "sh",
+        "-c",
+        "exit 8",
+    ]);
+    assert_eq!(out.code, Some(8), "{out}");
+    // Deleting one container leaves the shim serving the other.
+    assert_eq!(
+        cd.ctr(&["task", "kill", "-s", "KILL", "pod-a"]).code,
+        Some(0)
+    );
+    cd.wait_status("pod-a", "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", "pod-a"]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", "pod-a"]).code, Some(0));
+    assert_eq!(cd.shims(), shims);
+    let out = cd.ctr(&["task", "exec", "--exec-id", "y", "pod-b", "echo", "alive"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    assert_eq!(out.stdout, "alive\n");
+    assert_eq!(
+        cd.ctr(&["task", "kill", "-s", "KILL", "pod-b"]).code,
+        Some(0)
+    );
+    cd.wait_status("pod-b", "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", "pod-b"]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", "pod-b"]).code, Some(0));
+    // Now the shim has nothing left and exits.
+    assert_clean(&cd);
+}
