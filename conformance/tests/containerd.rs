@@ -123,6 +123,10 @@ impl Containerd {
         self.dir.path().join("c.sock")
     }
 
+    fn fifo_dir(&self) -> String {
+        self.dir.path().join("fifo").display().to_string()
+    }
+
     fn skiff_root(&self) -> PathBuf {
         self.dir.path().join("skiff")
     }
@@ -190,12 +194,25 @@ impl Containerd {
             }
             None => Stdio::null(),
         };
+        // ctr's FIFOs go to our directory, not /run/containerd/fifo (where
+        // detached tasks would leave them).
+        let fifo_dir = self.fifo_dir();
+        let mut args: Vec<&str> = args.to_vec();
+        let at = match args.as_slice() {
+            ["run", ..] => Some(1),
+            ["task", "exec" | "start", ..] => Some(2),
+            _ => None,
+        };
+        if let Some(at) = at {
+            args.insert(at, &fifo_dir);
+            args.insert(at, "--fifo-dir");
+        }
         let mut cmd = Command::new(which("ctr"));
         cmd.arg("--address")
             .arg(self.sock())
             .arg("-n")
             .arg(&self.ns)
-            .args(args)
+            .args(&args)
             .stdin(input)
             .stdout(File::create(&out_path).expect("stdout file"))
             .stderr(File::create(&err_path).expect("stderr file"));
@@ -598,6 +615,7 @@ fn terminal_run_and_exec() {
         cd.ns
     );
     let rootfs = cd.rootfs();
+    let fifo = cd.fifo_dir();
     let script = |cmd: String| {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let out_path = cd.dir.path().join(format!("script-{n}.out"));
@@ -614,7 +632,7 @@ fn terminal_run_and_exec() {
         )
     };
     let (code, out) = script(format!(
-        "{ctr} run -t --rm --runtime {RUNTIME} --rootfs {rootfs} tty1 sh -c 'tty; echo on-a-tty; exit 4'"
+        "{ctr} run -t --rm --fifo-dir {fifo} --runtime {RUNTIME} --rootfs {rootfs} tty1 sh -c 'tty; echo on-a-tty; exit 4'"
     ));
     assert_eq!(code, Some(4), "{out}\n{}", cd.log());
     assert!(out.contains("/dev/pts/0"), "{out}");
@@ -622,7 +640,7 @@ fn terminal_run_and_exec() {
 
     // ResizePty: ctr passes its terminal's size on; the container sees it.
     let (code, out) = script(format!(
-        "stty rows 31 cols 97; {ctr} run -t --rm --runtime {RUNTIME} --rootfs {rootfs} tty3 \
+        "stty rows 31 cols 97; {ctr} run -t --rm --fifo-dir {fifo} --runtime {RUNTIME} --rootfs {rootfs} tty3 \
          sh -c 'until [ \"$(stty size)\" = \"31 97\" ]; do sleep 0.05; done; echo resized'"
     ));
     assert_eq!(code, Some(0), "{out}\n{}", cd.log());
@@ -631,7 +649,7 @@ fn terminal_run_and_exec() {
     let out = cd.run(&["-d"], "tty2", &["sleep", "1000"]);
     assert_eq!(out.code, Some(0), "{out}");
     let (code, out) = script(format!(
-        "{ctr} task exec -t --exec-id t1 tty2 sh -c 'test -t 0 && echo exec-tty; exit 6'"
+        "{ctr} task exec -t --fifo-dir {fifo} --exec-id t1 tty2 sh -c 'test -t 0 && echo exec-tty; exit 6'"
     ));
     assert_eq!(code, Some(6), "{out}\n{}", cd.log());
     assert!(out.contains("exec-tty"), "{out}");
