@@ -988,3 +988,15 @@ fn a_pod_shares_one_shim() {
     // Now the shim has nothing left and exits.
     assert_clean(&cd);
 }
+
+#[test]
+fn a_failing_create_is_reported_and_leaves_nothing() {
+    let cd = Containerd::start();
+    let out = cd.run(&["--rm"], "nobin", &["/no/such/binary"]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("/no/such/binary"), "{out}");
+    let _ = cd.ctr(&["containers", "rm", "nobin"]);
+    let out = cd.ctr(&["task", "ls", "-q"]);
+    assert_eq!(out.stdout.trim(), "", "{out}");
+    assert_clean(&cd);
+}

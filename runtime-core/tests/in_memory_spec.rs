@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use common::{ensure, fail, spec, state_root, Bundle, Test, TestResult};
+use common::{ensure, fail, spec, state_root, Bundle, Failure, Test, TestResult};
 use nix::sys::signal::Signal;
 use skiff_core::{Container, ContainerBuilder, Error, ExecOptions, ExitStatus, Status};
 
@@ -42,6 +42,10 @@ fn main() -> ExitCode {
             Test {
                 name: "spec_errors_are_typed",
                 run: spec_errors_are_typed,
+            },
+            Test {
+                name: "own_stdio_for_container_and_exec",
+                run: own_stdio_for_container_and_exec,
             },
         ],
         Duration::from_secs(60),
@@ -434,5 +438,72 @@ fn spec_errors_are_typed() -> TestResult {
 
     // Nothing was created on the way.
     ensure!(skiff_core::list(&root)?.is_empty(), "state left behind");
+    Ok(())
+}
+
+/// Pipes as the streams of a container and of an exec process, as a shim
+/// gives each process its own: what goes in comes out, and EOF reaches both
+/// ends.
+fn own_stdio_for_container_and_exec() -> TestResult {
+    use std::io::{Read, Write};
+    let pipe = || -> Result<(std::fs::File, std::os::fd::OwnedFd), Failure> {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        Ok((std::fs::File::from(r), w))
+    };
+    let bundle = Bundle::new()?;
+    let root = state_root()?;
+    let (in_r, in_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let (mut out_r, out_w) = pipe()?;
+    let (mut err_r, err_w) = pipe()?;
+    let mut c = ContainerBuilder::new("mem-stdio", &root)
+        .bundle(bundle.path())
+        .spec(spec(
+            &[
+                "sh",
+                "-c",
+                "read line; echo got-$line; echo to-stderr >&2; sleep 1000",
+            ],
+            &bundle.rootfs(),
+        ))
+        .stdio(skiff_core::Stdio {
+            stdin: Some(in_r),
+            stdout: Some(out_w),
+            stderr: Some(err_w),
+        })
+        .create()?;
+    c.start()?;
+    let mut stdin = std::fs::File::from(in_w);
+    stdin.write_all(b"hello\n")?;
+    drop(stdin);
+    let mut line = [0u8; 10];
+    out_r.read_exact(&mut line)?;
+    ensure!(
+        &line == b"got-hello\n",
+        "stdout {:?}",
+        String::from_utf8_lossy(&line)
+    );
+    let mut err = [0u8; 10];
+    err_r.read_exact(&mut err)?;
+    ensure!(
+        &err == b"to-stderr\n",
+        "stderr {:?}",
+        String::from_utf8_lossy(&err)
+    );
+
+    let (mut exec_r, exec_w) = pipe()?;
+    let mut opts = ExecOptions::new(process(&["echo", "from-exec"])?);
+    opts.stdio.stdout = Some(exec_w);
+    let p = c.exec(opts)?;
+    let status = p.wait()?;
+    ensure!(status == ExitStatus::Exited(0), "exec: {status:?}");
+    let mut text = String::new();
+    exec_r.read_to_string(&mut text)?;
+    ensure!(text == "from-exec\n", "exec stdout {text:?}");
+
+    c.delete(true)?;
+    // The container held the last write ends: both streams are at EOF.
+    let mut rest = Vec::new();
+    out_r.read_to_end(&mut rest)?;
+    ensure!(rest.is_empty(), "more stdout {rest:?}");
     Ok(())
 }

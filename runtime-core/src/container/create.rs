@@ -119,7 +119,11 @@ fn create_in(
             annotations: annotations.clone(),
         },
     };
-    let pid = launch::launch(&plan, &mut observer)?;
+    let pid = launch::launch(&plan, &mut observer).inspect_err(|_| {
+        // The launch placed I (and C) in the container's cgroups: both are
+        // gone now, so the cgroups can go too.
+        cgroups::destroy(&spec, &b.id);
+    })?;
     drop(console);
     let record = Record {
         id: b.id.clone(),
@@ -141,6 +145,7 @@ fn create_in(
     if let Err(e) = written {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(pid, None);
+        cgroups::destroy(&record.spec, &b.id);
         return Err(e.into());
     }
     Ok(Container {
