@@ -83,6 +83,8 @@ struct Containerd {
     daemon: Option<std::process::Child>,
     /// The busybox rootfs containers run on.
     bundle: Bundle,
+    /// Container (and pod) ids used, whose shim sockets must be gone at the end.
+    ids: std::sync::Mutex<Vec<String>>,
 }
 
 impl Containerd {
@@ -114,6 +116,7 @@ impl Containerd {
             ns,
             daemon: None,
             bundle: Bundle::new(&["/bin/true"]).expect("busybox rootfs"),
+            ids: std::sync::Mutex::new(Vec::new()),
         };
         cd.start_daemon();
         cd
@@ -121,6 +124,39 @@ impl Containerd {
 
     fn sock(&self) -> PathBuf {
         self.dir.path().join("c.sock")
+    }
+
+    /// Remember `id` (a container or the pod that groups it into a shim).
+    fn note(&self, id: &str) {
+        self.ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(id.to_owned());
+    }
+
+    /// The shim sockets of our ids that still exist. The containerd-shim
+    /// crate puts them at /run/containerd/s/sha256(ADDRESS/NAMESPACE/ID).
+    fn shim_sockets(&self) -> Vec<PathBuf> {
+        let ids = self
+            .ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        ids.iter()
+            .filter_map(|id| {
+                let key = format!("{}/{}/{id}", self.sock().display(), self.ns);
+                let out = Command::new("sh")
+                    .args(["-c", "printf %s \"$1\" | sha256sum", "sh", &key])
+                    .output()
+                    .ok()?;
+                let hash = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .next()?
+                    .to_string();
+                let path = Path::new("/run/containerd/s").join(hash);
+                path.exists().then_some(path)
+            })
+            .collect()
     }
 
     fn fifo_dir(&self) -> String {
@@ -231,6 +267,7 @@ impl Containerd {
 
     /// `ctr run --runtime io.containerd.skiff.v2 --rootfs ROOTFS [opts] ID CMD...`.
     fn run(&self, opts: &[&str], id: &str, cmd: &[&str]) -> Out {
+        self.note(id);
         let rootfs = self.rootfs();
         // `--rootfs` is a flag: the rootfs path is the first argument.
         let mut args = vec!["run"];
@@ -351,6 +388,11 @@ impl Containerd {
                     .map(|d| format!("cgroup {}", d.display())),
             );
             leaks.extend(
+                self.shim_sockets()
+                    .iter()
+                    .map(|p| format!("shim socket {}", p.display())),
+            );
+            leaks.extend(
                 skiff_conformance::mounts_under(self.dir.path())
                     .into_iter()
                     .map(|m| format!("mount {m}")),
@@ -405,6 +447,9 @@ impl Containerd {
         }
         for dir in self.cgroup_dirs() {
             let _ = std::fs::remove_dir(&dir);
+        }
+        for socket in self.shim_sockets() {
+            let _ = std::fs::remove_file(socket);
         }
     }
 }
@@ -501,6 +546,7 @@ fn run_returns_exit_status_and_output() {
 fn stdin_reaches_the_container_and_closes() {
     let cd = Containerd::start();
     let rootfs = cd.rootfs();
+    cd.note("cat1");
     let out = cd.ctr_with(
         &[
             "run",
@@ -531,6 +577,11 @@ fn exec_kill_pause_resume_ps_metrics() {
     let pid = cd.task_pid(id);
 
     let shim = cd.shim_of(id);
+    assert_eq!(
+        cd.shim_sockets().len(),
+        1,
+        "the shim's socket is where we look"
+    );
     let rss = rss_kb(shim).expect("shim rss");
     eprintln!("shim RSS while a container runs: {rss} kB");
 
@@ -616,6 +667,9 @@ fn terminal_run_and_exec() {
     );
     let rootfs = cd.rootfs();
     let fifo = cd.fifo_dir();
+    for id in ["tty1", "tty3"] {
+        cd.note(id);
+    }
     let script = |cmd: String| {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let out_path = cd.dir.path().join(format!("script-{n}.out"));
@@ -924,6 +978,7 @@ fn image_rootfs_is_mounted_and_unmounted() {
     let cd = Containerd::start();
     let name = "docker.io/library/skiff-shim-test:latest";
     let archive = image_archive(&cd, name);
+    cd.note("img1");
     let out = cd.ctr(&["images", "import", &archive.display().to_string()]);
     assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
     // The snapshotter's layers come to the shim as mounts (overlay) that it
@@ -948,6 +1003,7 @@ fn image_rootfs_is_mounted_and_unmounted() {
 fn a_pod_shares_one_shim() {
     let cd = Containerd::start();
     let pod = "--annotation=io.kubernetes.cri.sandbox-id=pod1";
+    cd.note("pod1");
     for id in ["pod-a", "pod-b"] {
         let out = cd.run(&["-d", pod], id, &["sleep", "1000"]);
         assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());

@@ -87,6 +87,15 @@ impl containerd_shim::Shim for Service {
         // Only the shim mounts bundle/rootfs; unmounting a directory that
         // is no mount point fails harmlessly.
         crate::rootfs::unmount_all(&bundle);
+        // The dead server could not remove its socket.
+        if let Ok(address) = std::fs::read_to_string(bundle.join("address")) {
+            let path = address.trim().trim_start_matches("unix://");
+            let is_socket = std::fs::symlink_metadata(path)
+                .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
+            if is_socket {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         let _ = std::fs::remove_file(bundle.join(task::ROOT_FILE));
         Ok(DeleteResponse {
             pid,
