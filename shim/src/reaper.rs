@@ -9,7 +9,7 @@
 //! during such a call, and a pid is registered with the task table before
 //! the call that made it lets the reaper go. SIGCHLD is blocked in every
 //! thread ([`block_sigchld`] runs before any thread starts) and read from a
-//! signalfd.
+//! signalfd. Lock order: the gate, then the task table.
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
@@ -52,10 +52,10 @@ pub fn spawn(tasks: Arc<Tasks>) -> std::io::Result<()> {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
             }
-            let exits = {
-                let _gate = GATE.write().unwrap_or_else(|e| e.into_inner());
-                reap_all()
-            };
+            // Record the exits before a request may look at these processes
+            // again (Delete reaps an ended init itself if it finds it unreaped).
+            let _gate = GATE.write().unwrap_or_else(|e| e.into_inner());
+            let exits = reap_all();
             if !exits.is_empty() {
                 tasks.on_exits(exits);
             }

@@ -297,12 +297,12 @@ impl TaskService {
             self.tasks.notify();
             return Ok(delete_response(&p));
         }
+        let _gate = reaper::hold();
         let (root, running, pid) = {
             let map = self.tasks.lock();
             let task = map.get(&req.id).ok_or_else(|| not_found(&req.id, ""))?;
             (task.root.clone(), task.init.running(), task.init.pid)
         };
-        let _gate = reaper::hold();
         match Container::load(&root, &req.id) {
             Ok(c) => {
                 if running
