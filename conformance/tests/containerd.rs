@@ -1056,3 +1056,30 @@ fn a_failing_create_is_reported_and_leaves_nothing() {
     assert_eq!(out.stdout.trim(), "", "{out}");
     assert_clean(&cd);
 }
+
+#[test]
+fn an_exit_while_containerd_is_down_is_reported_after_restart() {
+    let mut cd = Containerd::start();
+    let out = cd.run(&["-d"], "lonely", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("lonely", "RUNNING");
+    let pid = cd.task_pid("lonely");
+    cd.stop_daemon();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the container");
+    cd.start_daemon();
+    // The shim keeps the exit (and retries its TaskExit) until containerd
+    // is back.
+    cd.wait_status("lonely", "STOPPED");
+    let out = cd.ctr(&["task", "delete", "lonely"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("137") || out.stdout.contains("137"),
+        "{out}"
+    );
+    assert_eq!(cd.ctr(&["containers", "rm", "lonely"]).code, Some(0));
+    assert_clean(&cd);
+}
