@@ -1083,3 +1083,33 @@ fn an_exit_while_containerd_is_down_is_reported_after_restart() {
     assert_eq!(cd.ctr(&["containers", "rm", "lonely"]).code, Some(0));
     assert_clean(&cd);
 }
+
+#[test]
+fn an_oom_kill_is_published() {
+    let cd = Containerd::start();
+    let events = EventLog::start(&cd);
+    std::thread::sleep(Duration::from_millis(300));
+    // 64 MiB buffer under a 16 MiB limit (the host has no swap to hide it).
+    let out = cd.run(
+        &["--rm", "--memory-limit", "16777216"],
+        "hog",
+        &[
+            "busybox",
+            "dd",
+            "if=/dev/zero",
+            "of=/dev/null",
+            "bs=64M",
+            "count=1",
+        ],
+    );
+    assert_eq!(out.code, Some(137), "{out}\n{}", cd.log());
+    events.wait_for("/tasks/oom", "hog");
+    let text = events.stop();
+    // The kernel may report one OOM episode more than once; never none.
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" /tasks/oom ") && l.contains("\"hog\"")),
+        "{text}"
+    );
+    assert_clean(&cd);
+}

@@ -11,6 +11,7 @@
 mod error;
 mod events;
 mod metrics;
+mod oom;
 mod reaper;
 mod rootfs;
 mod service;

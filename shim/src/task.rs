@@ -174,6 +174,7 @@ impl TaskService {
                 return Err(e);
             }
         };
+        crate::oom::watch(req.id.clone(), pid, self.tasks.events().clone());
         let mut map = self.tasks.lock();
         map.insert(
             req.id.clone(),
