@@ -1011,17 +1011,32 @@ fn a_pod_shares_one_shim() {
     }
     let shims = cd.shims();
     assert_eq!(shims.len(), 1, "one shim for the pod: {shims:?}");
-    let out = cd.ctr(&[
-        "task",
-        "exec",
-        "--exec-id",
-        "x",
-        "pod-b",
-        "sh",
-        "-c",
-        "exit 8",
-    ]);
-    assert_eq!(out.code, Some(8), "{out}");
+    let fds = |pid: i32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let before = fds(shims[0]);
+    for n in 0..5 {
+        let exec_id = format!("x{n}");
+        let out = cd.ctr(&[
+            "task",
+            "exec",
+            "--exec-id",
+            &exec_id,
+            "pod-b",
+            "sh",
+            "-c",
+            "exit 8",
+        ]);
+        assert_eq!(out.code, Some(8), "{out}");
+    }
+    // Every exec's streams and threads are gone once it has ended.
+    let start = Instant::now();
+    while fds(shims[0]) != before && start.elapsed() < SETTLE {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(fds(shims[0]), before, "the shim's fds after 5 execs");
     // Deleting one container leaves the shim serving the other.
     assert_eq!(
         cd.ctr(&["task", "kill", "-s", "KILL", "pod-a"]).code,
