@@ -1128,3 +1128,31 @@ fn an_oom_kill_is_published() {
     );
     assert_clean(&cd);
 }
+
+#[test]
+fn log_uri_file_works_and_binary_is_refused() {
+    let cd = Containerd::start();
+    let log = cd.dir.path().join("container.log");
+    let uri = format!("file://{}", log.display());
+    let out = cd.run(
+        &["--rm", "--log-uri", &uri],
+        "logged",
+        &["sh", "-c", "echo to-the-log; echo err-too >&2; exit 2"],
+    );
+    assert_eq!(out.code, Some(2), "{out}\n{}", cd.log());
+    let text = std::fs::read_to_string(&log).expect("log file");
+    assert!(
+        text.contains("to-the-log") && text.contains("err-too"),
+        "{text}"
+    );
+
+    let out = cd.run(
+        &["--rm", "--log-uri", "binary:///bin/cat"],
+        "binlog",
+        &["true"],
+    );
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("binary:///bin/cat"), "{out}");
+    let _ = cd.ctr(&["containers", "rm", "binlog"]);
+    assert_clean(&cd);
+}
