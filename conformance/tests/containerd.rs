@@ -1156,3 +1156,43 @@ fn log_uri_file_works_and_binary_is_refused() {
     let _ = cd.ctr(&["containers", "rm", "binlog"]);
     assert_clean(&cd);
 }
+
+#[test]
+fn ten_containers_at_once_in_one_pod_shim() {
+    let cd = Containerd::start();
+    let pod = "--annotation=io.kubernetes.cri.sandbox-id=busy-pod";
+    cd.note("busy-pod");
+    // The pod's sandbox keeps the shim alive, as the pause container does.
+    let out = cd.run(&["-d", pod], "sandbox", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("sandbox", "RUNNING");
+    let outs: Vec<(usize, Out)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..10)
+            .map(|i| {
+                let cd = &cd;
+                s.spawn(move || {
+                    let id = format!("member{i}");
+                    let script = format!("echo member-{i}; exit {}", 10 + i);
+                    (i, cd.run(&["--rm", pod], &id, &["sh", "-c", &script]))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for (i, out) in outs {
+        assert_eq!(out.code, Some(10 + i as i32), "member {i}: {out}");
+        assert_eq!(out.stdout, format!("member-{i}\n"), "member {i}: {out}");
+    }
+    assert_eq!(cd.shims().len(), 1, "one shim for the whole pod");
+    assert_eq!(
+        cd.ctr(&["task", "kill", "-s", "KILL", "sandbox"]).code,
+        Some(0)
+    );
+    cd.wait_status("sandbox", "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", "sandbox"]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", "sandbox"]).code, Some(0));
+    assert_clean(&cd);
+}
