@@ -85,6 +85,8 @@ pub struct Task {
     pub init: Proc,
     /// Exec processes by exec id.
     pub execs: HashMap<String, Proc>,
+    /// Fires when the OOM watch has ended (after the cgroup is removed).
+    pub oom_done: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 impl Task {
@@ -255,7 +257,9 @@ impl Tasks {
                 ..Default::default()
             },
         );
-        crate::stdio::release_stdin(&p.paths.stdin);
+        if let Some(fifo) = p.io.stdin_fifo.take() {
+            crate::stdio::release_stdin(&fifo);
+        }
         p.exit = Some(exit);
     }
 }

@@ -6,7 +6,9 @@
 //! (a FIFO is opened read-write, which never blocks, so the process is the
 //! only writer and the reader sees EOF when it is gone); stdin goes through a
 //! pipe fed by a thread, so that `CloseIO` can close it. With a terminal,
-//! two threads copy between the FIFOs and the pty master.
+//! two threads copy between the FIFOs and the pty master. The stdin FIFO is
+//! opened (non-blocking) before the launch, so containerd's writer never
+//! waits for the copy thread, and an ended process's copy is always released.
 
 use std::fs::{File, OpenOptions};
 use std::io::{IoSliceMut, Write};
@@ -46,6 +48,9 @@ pub struct ProcIo {
     pub console: Option<Arc<File>>,
     /// Fires when the terminal output copy has ended.
     pub out_done: Option<Receiver<()>>,
+    /// Our read end of the stdin FIFO, shared with the copy thread (see
+    /// [`release_stdin`]).
+    pub stdin_fifo: Option<Arc<File>>,
 }
 
 /// Streams made ready before a launch; [`Prepared::finish`] after it.
@@ -56,6 +61,7 @@ pub struct Prepared {
     pub console_theirs: Option<OwnedFd>,
     console_ours: Option<OwnedFd>,
     stdin_writer: Option<File>,
+    stdin_fifo: Option<File>,
     paths: IoPaths,
 }
 
@@ -74,6 +80,7 @@ pub fn prepare(paths: &IoPaths) -> Result<Prepared, ShimError> {
             console_theirs: Some(theirs),
             console_ours: Some(ours),
             stdin_writer: None,
+            stdin_fifo: open_stdin_fifo(&paths.stdin)?,
             paths: paths.clone(),
         });
     }
@@ -94,8 +101,52 @@ pub fn prepare(paths: &IoPaths) -> Result<Prepared, ShimError> {
         console_theirs: None,
         console_ours: None,
         stdin_writer,
+        stdin_fifo: open_stdin_fifo(&paths.stdin)?,
         paths: paths.clone(),
     })
+}
+
+/// Open our read end of the stdin FIFO now, without blocking: containerd's
+/// writer can then connect at once, whenever the copy thread runs.
+fn open_stdin_fifo(path: &str) -> Result<Option<File>, ShimError> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map(Some)
+        .map_err(ShimError::io(path))
+}
+
+/// Copy from the stdin FIFO to `sink` until the writer has come and gone
+/// (EOF) or `sink` refuses. The FIFO is non-blocking: poll for data or hang-up
+/// (which the kernel reports only after a writer has connected and left).
+fn copy_fifo(fifo: &File, mut sink: impl FnMut(&[u8]) -> bool) {
+    use std::os::fd::AsFd;
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        let mut fds = [nix::poll::PollFd::new(
+            fifo.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) | Err(nix::Error::EINTR) => {}
+            Err(_) => return,
+        }
+        match std::io::Read::read(&mut &*fifo, &mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                if !sink(&buf[..n]) {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
 }
 
 fn dev_null(write: bool) -> Result<OwnedFd, ShimError> {
@@ -151,27 +202,31 @@ impl Prepared {
             console_theirs,
             console_ours,
             stdin_writer,
+            stdin_fifo,
             paths,
         } = self;
+        let stdin_fifo = stdin_fifo.map(Arc::new);
         // The process has its copies now.
         drop(stdio);
         drop(console_theirs);
         if let Some(ours) = console_ours {
-            return start_terminal(&ours, &paths);
+            return start_terminal(&ours, &paths, stdin_fifo);
         }
         let mut io = ProcIo::default();
-        if let Some(w) = stdin_writer {
+        if let (Some(w), Some(fifo)) = (stdin_writer, stdin_fifo) {
             let writer: StdinWriter = Arc::new(Mutex::new(Some(w)));
             let theirs = Arc::clone(&writer);
-            let path = paths.stdin.clone();
+            let reader = Arc::clone(&fifo);
             spawn("stdin", move || {
-                if let Ok(mut fifo) = File::open(&path) {
-                    copy_to_shared(&mut fifo, &theirs);
-                }
+                copy_fifo(&reader, |data| {
+                    let mut guard = lock(&theirs);
+                    guard.as_mut().is_some_and(|w| w.write_all(data).is_ok())
+                });
                 // EOF (or no stdin after all): the process sees EOF too.
                 lock(&theirs).take();
             })?;
             io.stdin = Some(writer);
+            io.stdin_fifo = Some(fifo);
         }
         Ok(io)
     }
@@ -179,21 +234,6 @@ impl Prepared {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn copy_to_shared(src: &mut File, dst: &StdinWriter) {
-    let mut buf = vec![0u8; 32 * 1024];
-    loop {
-        let n = match std::io::Read::read(src, &mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let mut guard = lock(dst);
-        let Some(w) = guard.as_mut() else { return };
-        if w.write_all(&buf[..n]).is_err() {
-            return;
-        }
-    }
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), ShimError> {
@@ -205,7 +245,11 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), ShimError>
         .map_err(ShimError::io(format!("start {name} thread")))
 }
 
-fn start_terminal(ours: &OwnedFd, paths: &IoPaths) -> Result<ProcIo, ShimError> {
+fn start_terminal(
+    ours: &OwnedFd,
+    paths: &IoPaths,
+    stdin_fifo: Option<Arc<File>>,
+) -> Result<ProcIo, ShimError> {
     let master = Arc::new(File::from(receive_fd(ours)?));
     let (done_tx, done_rx) = channel();
     {
@@ -221,19 +265,18 @@ fn start_terminal(ours: &OwnedFd, paths: &IoPaths) -> Result<ProcIo, ShimError> 
             let _ = done_tx.send(());
         })?;
     }
-    if !paths.stdin.is_empty() {
+    if let Some(fifo) = &stdin_fifo {
         let master = Arc::clone(&master);
-        let path = paths.stdin.clone();
+        let reader = Arc::clone(fifo);
         spawn("pty-in", move || {
-            if let Ok(mut fifo) = File::open(&path) {
-                let _ = std::io::copy(&mut fifo, &mut &*master);
-            }
+            copy_fifo(&reader, |data| (&*master).write_all(data).is_ok());
         })?;
     }
     Ok(ProcIo {
         stdin: None,
         console: Some(master),
         out_done: Some(done_rx),
+        stdin_fifo,
     })
 }
 
@@ -273,15 +316,15 @@ fn receive_fd(sock: &OwnedFd) -> Result<OwnedFd, ShimError> {
     ))
 }
 
-/// Let a stdin thread still waiting for a writer on `path` go (it then
-/// reads EOF), once its process has ended.
-pub fn release_stdin(path: &str) {
-    if !path.is_empty() {
-        let _ = OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(path);
-    }
+/// Let the stdin copy of an ended process go: connect to our FIFO as a
+/// writer and leave at once, so that the thread sees a hang-up even if
+/// containerd never connected (through /proc/self/fd: the FIFO's path may be
+/// gone already).
+pub fn release_stdin(fifo: &File) {
+    let _ = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(format!("/proc/self/fd/{}", fifo.as_raw_fd()));
 }
 
 /// Set the pty's window size.

@@ -174,7 +174,7 @@ impl TaskService {
                 return Err(e);
             }
         };
-        crate::oom::watch(req.id.clone(), pid, self.tasks.events().clone());
+        let oom_done = crate::oom::watch(req.id.clone(), pid, self.tasks.events().clone());
         let mut map = self.tasks.lock();
         map.insert(
             req.id.clone(),
@@ -184,6 +184,7 @@ impl TaskService {
                 mounted_rootfs: mounted,
                 init: Proc::new(pid, paths.clone(), io),
                 execs: HashMap::new(),
+                oom_done,
             },
         );
         self.tasks.events().send(
@@ -338,8 +339,13 @@ impl TaskService {
             self.tasks
                 .exited_elsewhere(&mut map, &req.id, status.unwrap_or(KILLED));
         }
-        let task = map.remove(&req.id).ok_or_else(|| not_found(&req.id, ""))?;
+        let mut task = map.remove(&req.id).ok_or_else(|| not_found(&req.id, ""))?;
         drop(map);
+        // The cgroup is gone: let the OOM watch report a late OOM before
+        // TaskDelete (it ends at once now).
+        if let Some(done) = task.oom_done.take() {
+            let _ = done.recv_timeout(std::time::Duration::from_secs(2));
+        }
         if task.mounted_rootfs {
             crate::rootfs::unmount_all(&task.bundle);
         }
