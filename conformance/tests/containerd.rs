@@ -1196,3 +1196,26 @@ fn ten_containers_at_once_in_one_pod_shim() {
     assert_eq!(cd.ctr(&["containers", "rm", "sandbox"]).code, Some(0));
     assert_clean(&cd);
 }
+
+#[test]
+fn a_failing_exec_is_reported_and_the_container_goes_on() {
+    let cd = Containerd::start();
+    let out = cd.run(&["-d"], "host", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("host", "RUNNING");
+    let out = cd.ctr(&["task", "exec", "--exec-id", "bad", "host", "/no/such/tool"]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("/no/such/tool"), "{out}");
+    let out = cd.ctr(&["task", "exec", "--exec-id", "good", "host", "echo", "fine"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    assert_eq!(out.stdout, "fine\n");
+    assert_eq!(cd.task_status("host").as_deref(), Some("RUNNING"));
+    assert_eq!(
+        cd.ctr(&["task", "kill", "-s", "KILL", "host"]).code,
+        Some(0)
+    );
+    cd.wait_status("host", "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", "host"]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", "host"]).code, Some(0));
+    assert_clean(&cd);
+}
