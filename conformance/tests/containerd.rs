@@ -1219,3 +1219,33 @@ fn a_failing_exec_is_reported_and_the_container_goes_on() {
     assert_eq!(cd.ctr(&["containers", "rm", "host"]).code, Some(0));
     assert_clean(&cd);
 }
+
+#[test]
+fn kill_all_of_a_member_spares_the_pod_sharing_its_pid_namespace() {
+    let cd = Containerd::start();
+    let out = cd.run(&["-d"], "sbx", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("sbx", "RUNNING");
+    let sbx = cd.task_pid("sbx");
+    let ns = format!("pid:/proc/{sbx}/ns/pid");
+    let out = cd.run(
+        &["-d", "--with-ns", &ns],
+        "member",
+        &["sh", "-c", "sleep 1000 & sleep 1000"],
+    );
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("member", "RUNNING");
+    // --all means the member's processes (its cgroup), as with runc, not
+    // everything in the pid namespace it joined.
+    let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", "member"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    cd.wait_status("member", "STOPPED");
+    assert_eq!(cd.task_status("sbx").as_deref(), Some("RUNNING"));
+    for id in ["member", "sbx"] {
+        let _ = cd.ctr(&["task", "kill", "-s", "KILL", id]);
+        cd.wait_status(id, "STOPPED");
+        assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
+        assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    }
+    assert_clean(&cd);
+}

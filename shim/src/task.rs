@@ -397,7 +397,18 @@ impl TaskService {
         if c.status() == skiff_core::Status::Stopped {
             return Err(ShimError::NotFound("process already finished".into()));
         }
-        c.kill(sig, req.all)?;
+        c.kill(sig, false)?;
+        if req.all {
+            // Every process of the container's cgroup, as runc does: the
+            // container may share a pid namespace with others (a pod), so
+            // skiff-core's `kill(_, true)`, which signals the whole pid
+            // namespace, would reach them too.
+            for pid in cgroup_pids(c.pid()) {
+                if pid != c.pid() {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -607,13 +618,11 @@ fn any_of(m: Box<dyn containerd_shim::protos::protobuf::MessageDyn>) -> Res<Any>
     })
 }
 
-/// The pids in the cgroup of process `pid` (the container's init): from
-/// the v1 `pids` hierarchy (else `memory`, `freezer`, `cpu`), or from the
-/// unified hierarchy on a cgroup v2 host.
-fn cgroup_pids(pid: i32) -> Vec<i32> {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) else {
-        return Vec::new();
-    };
+/// The cgroup directory of process `pid` whose `cgroup.procs` lists the
+/// container's processes: the v1 `pids` hierarchy (else `memory`, `freezer`,
+/// `cpu`), or the unified hierarchy on a cgroup v2 host.
+fn cgroup_dir(pid: i32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
     let mut dirs = Vec::new();
     for want in ["pids", "memory", "freezer", "cpu"] {
         for line in text.lines() {
@@ -627,17 +636,26 @@ fn cgroup_pids(pid: i32) -> Vec<i32> {
     if let Some(path) = text.lines().find_map(|l| l.strip_prefix("0::")) {
         dirs.push(format!("/sys/fs/cgroup{path}"));
     }
-    for dir in dirs {
-        if let Ok(procs) = std::fs::read_to_string(format!("{dir}/cgroup.procs")) {
-            let mut pids: Vec<i32> = procs
-                .lines()
-                .filter_map(|l| l.trim().parse().ok())
-                .collect();
-            pids.sort_unstable();
-            return pids;
-        }
+    dirs.into_iter()
+        .find(|d| Path::new(d).join("cgroup.procs").exists())
+}
+
+/// The pids in the cgroup of the container whose init is `pid` (just `pid`
+/// when it has no cgroup of its own, i.e. it shares the shim's).
+fn cgroup_pids(pid: i32) -> Vec<i32> {
+    let Some(dir) = cgroup_dir(pid) else {
+        return vec![pid];
+    };
+    if cgroup_dir(std::process::id() as i32).as_deref() == Some(dir.as_str()) {
+        return vec![pid];
     }
-    vec![pid]
+    let mut pids: Vec<i32> = std::fs::read_to_string(format!("{dir}/cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids
 }
 
 fn delete_response(p: &Proc) -> DeleteResponse {
