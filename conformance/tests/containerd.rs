@@ -1228,19 +1228,39 @@ fn kill_all_of_a_member_spares_the_pod_sharing_its_pid_namespace() {
     cd.wait_status("sbx", "RUNNING");
     let sbx = cd.task_pid("sbx");
     let ns = format!("pid:/proc/{sbx}/ns/pid");
-    let out = cd.run(
-        &["-d", "--with-ns", &ns],
-        "member",
-        &["sh", "-c", "sleep 1000 & sleep 1000"],
-    );
+    let out = cd.run(&["-d", "--with-ns", &ns], "member", &["sleep", "1000"]);
     assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
     cd.wait_status("member", "RUNNING");
     // --all means the member's processes (its cgroup), as with runc, not
-    // everything in the pid namespace it joined.
+    // everything in the pid namespace it joined. (One process: orphans of a
+    // member would be adopted by the sandbox's `sleep`, which never reaps
+    // them, and their zombies keep the member's cgroup busy.)
     let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", "member"]);
     assert_eq!(out.code, Some(0), "{out}");
     cd.wait_status("member", "STOPPED");
     assert_eq!(cd.task_status("sbx").as_deref(), Some("RUNNING"));
+    // A member whose shim dies is cleaned up by `shim delete`: that too
+    // spares the sandbox.
+    let out = cd.run(&["-d", "--with-ns", &ns], "member2", &["sleep", "1000"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status("member2", "RUNNING");
+    let shim = cd.shim_of("member2");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shim),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the member's shim");
+    let start = Instant::now();
+    while cd.task_status("member2").is_some() && start.elapsed() < SETTLE {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        cd.task_status("member2"),
+        None,
+        "containerd cleaned up member2"
+    );
+    assert_eq!(cd.task_status("sbx").as_deref(), Some("RUNNING"));
+    assert_eq!(cd.ctr(&["containers", "rm", "member2"]).code, Some(0));
     for id in ["member", "sbx"] {
         let _ = cd.ctr(&["task", "kill", "-s", "KILL", id]);
         cd.wait_status(id, "STOPPED");

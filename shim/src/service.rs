@@ -86,6 +86,7 @@ impl containerd_shim::Shim for Service {
         match skiff_core::Container::load(&root, &self.id) {
             Ok(c) => {
                 pid = c.pid().max(0) as u32;
+                end_by_cgroup(&c);
                 if let Err(e) = c.delete(true) {
                     log::warn!("delete {}: {e}", self.id);
                 }
@@ -149,6 +150,33 @@ impl containerd_shim::Shim for Service {
 }
 
 static EVENTS: std::sync::OnceLock<Events> = std::sync::OnceLock::new();
+
+/// SIGKILL every process in the container's cgroup and wait (a few seconds
+/// at most) until its init has ended, so that the forced delete that follows
+/// finds it stopped: skiff-core's forced delete signals the container's whole
+/// pid namespace, which a pod member shares with its sandbox.
+fn end_by_cgroup(c: &skiff_core::Container) {
+    if c.status() == skiff_core::Status::Stopped {
+        return;
+    }
+    let init = c.pid();
+    for pid in task::cgroup_pids(init) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(init),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    for _ in 0..500 {
+        if c.status() == skiff_core::Status::Stopped {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 #[cfg(test)]
 #[allow(clippy::expect_used)]

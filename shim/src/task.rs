@@ -305,11 +305,13 @@ impl TaskService {
             let task = map.get(&req.id).ok_or_else(|| not_found(&req.id, ""))?;
             (task.root.clone(), task.init.running(), task.init.pid)
         };
+        let mut status = None;
         match Container::load(&root, &req.id) {
             Ok(c) => {
+                let now = c.status();
                 if running
                     && matches!(
-                        c.status(),
+                        now,
                         skiff_core::Status::Running | skiff_core::Status::Paused
                     )
                 {
@@ -318,6 +320,12 @@ impl TaskService {
                         req.id
                     )));
                 }
+                if now != skiff_core::Status::Stopped {
+                    // Created, never started: end it here, by its cgroup
+                    // (skiff-core's forced delete signals the whole pid
+                    // namespace, which a pod member shares with its sandbox).
+                    status = kill_created(pid);
+                }
                 c.delete(true)?;
             }
             Err(e) if e.is_not_found() => {}
@@ -325,15 +333,9 @@ impl TaskService {
         }
         // The reaper is held off: reap the init here if it has ended and
         // was not reaped yet; skiff-core reaped it if it killed it.
-        let status = if running {
-            match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(_, code)) => Some(code as u32),
-                Ok(WaitStatus::Signaled(_, sig, _)) => Some(128 + sig as i32 as u32),
-                _ => None,
-            }
-        } else {
-            None
-        };
+        if running && status.is_none() {
+            status = reap_now(pid, Some(WaitPidFlag::WNOHANG));
+        }
         let mut map = self.tasks.lock();
         if running {
             self.tasks
@@ -642,7 +644,7 @@ fn cgroup_dir(pid: i32) -> Option<String> {
 
 /// The pids in the cgroup of the container whose init is `pid` (just `pid`
 /// when it has no cgroup of its own, i.e. it shares the shim's).
-fn cgroup_pids(pid: i32) -> Vec<i32> {
+pub fn cgroup_pids(pid: i32) -> Vec<i32> {
     let Some(dir) = cgroup_dir(pid) else {
         return vec![pid];
     };
@@ -656,6 +658,25 @@ fn cgroup_pids(pid: i32) -> Vec<i32> {
         .collect();
     pids.sort_unstable();
     pids
+}
+
+/// Reap `pid` (our child) if it has ended: its status as containerd wants it.
+fn reap_now(pid: i32, flags: Option<WaitPidFlag>) -> Option<u32> {
+    match waitpid(Pid::from_raw(pid), flags) {
+        Ok(WaitStatus::Exited(_, code)) => Some(code as u32),
+        Ok(WaitStatus::Signaled(_, sig, _)) => Some(128 + sig as i32 as u32),
+        _ => None,
+    }
+}
+
+/// SIGKILL every process of the created container whose init is `pid`
+/// and reap the init (our child; the caller holds the reaper off).
+fn kill_created(pid: i32) -> Option<u32> {
+    for p in cgroup_pids(pid) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+    }
+    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+    reap_now(pid, None)
 }
 
 fn delete_response(p: &Proc) -> DeleteResponse {
