@@ -160,12 +160,24 @@ pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<(), StateError> {
         })
 }
 
+/// The caller's user name for `list`'s OWNER column, read from /etc/passwd
+/// directly (no NSS: the release binary is linked statically), else the uid.
 fn owner() -> String {
-    let uid = nix::unistd::getuid();
-    match nix::unistd::User::from_uid(uid) {
-        Ok(Some(u)) => u.name,
-        _ => uid.to_string(),
-    }
+    let uid = nix::unistd::getuid().as_raw();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| user_name(&text, uid))
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// The name of `uid` in the text of a passwd file.
+fn user_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?.parse::<u32>().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
 }
 
 /// P's work during the handshake: cgroup placement and the runtime-side hooks.
@@ -183,5 +195,18 @@ impl launch::LaunchObserver for CreateObserver<'_> {
         self.state.pid = pid.as_raw();
         hooks::run_prestart_and_create_runtime(self.spec, &self.state)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_name;
+
+    #[test]
+    fn user_name_from_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nbad line\nnobody:x:65534:65534::/:/bin/false\n";
+        assert_eq!(user_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(user_name(passwd, 65534).as_deref(), Some("nobody"));
+        assert_eq!(user_name(passwd, 1000), None);
     }
 }
