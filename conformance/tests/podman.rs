@@ -4,8 +4,8 @@
 //!
 //! podman gets private storage (`vfs`, so no overlay mounts), run and tmp dirs in a
 //! temporary directory, the cgroupfs manager and file events (no systemd here), no network,
-//! and ulimits within the host's hard limits (root here lacks CAP_SYS_RESOURCE). Skipped,
-//! and said so, where podman is not installed (`scripts/setup.sh` installs it).
+//! and ulimits within the host's hard limits (root here lacks CAP_SYS_RESOURCE). podman must
+//! be installed (`scripts/setup.sh` does it): its absence fails the tests.
 #![allow(clippy::expect_used, clippy::panic)]
 
 use std::os::unix::process::CommandExt;
@@ -45,12 +45,11 @@ impl std::fmt::Display for Out {
 }
 
 impl Podman {
-    /// None (with a note) where podman is not installed.
-    fn new() -> Option<Self> {
-        if !Path::new("/usr/bin/podman").exists() {
-            eprintln!("skipped: podman is not installed (scripts/setup.sh installs it)");
-            return None;
-        }
+    fn new() -> Self {
+        assert!(
+            Path::new("/usr/bin/podman").exists(),
+            "podman is not installed (scripts/setup.sh installs it)"
+        );
         let dir = tempfile::Builder::new()
             .prefix("skiff-podman-")
             .tempdir()
@@ -63,11 +62,11 @@ impl Podman {
         .expect("containers.conf");
         let runtime = runtime_binary().expect("runtime under test");
         let rootfs_bundle = Bundle::new(&["/bin/true"]).expect("rootfs");
-        Some(Podman {
+        Podman {
             dir,
             runtime,
             rootfs_bundle,
-        })
+        }
     }
 
     fn rootfs(&self) -> String {
@@ -198,7 +197,7 @@ impl Drop for Podman {
 
 #[test]
 fn podman_run_rootfs_passes_output_and_exit_status() {
-    let Some(p) = Podman::new() else { return };
+    let p = Podman::new();
     let name = unique_id("pm-run");
     let rootfs = p.rootfs();
     let cidfile = p.cidfile(&name);
@@ -221,7 +220,7 @@ fn podman_run_rootfs_passes_output_and_exit_status() {
 
 #[test]
 fn podman_runs_an_imported_image() {
-    let Some(p) = Podman::new() else { return };
+    let p = Podman::new();
     let tar = p.dir.path().join("rootfs.tar");
     let made = Command::new("tar")
         .arg("-C")
@@ -248,7 +247,7 @@ fn podman_runs_an_imported_image() {
 
 #[test]
 fn podman_exec_stop_and_kill() {
-    let Some(p) = Podman::new() else { return };
+    let p = Podman::new();
     let name = unique_id("pm-exec");
     let rootfs = p.rootfs();
     let cidfile = p.cidfile(&name);
@@ -284,7 +283,7 @@ fn podman_exec_stop_and_kill() {
 
 #[test]
 fn podman_pause_and_unpause() {
-    let Some(p) = Podman::new() else { return };
+    let p = Podman::new();
     let name = unique_id("pm-pause");
     let rootfs = p.rootfs();
     let cidfile = p.cidfile(&name);
@@ -311,7 +310,7 @@ fn podman_pause_and_unpause() {
 
 #[test]
 fn podman_interactive_tty() {
-    let Some(p) = Podman::new() else { return };
+    let p = Podman::new();
     let name = unique_id("pm-tty");
     let rootfs = p.rootfs();
     let cidfile = p.cidfile(&name);
