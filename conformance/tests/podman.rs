@@ -149,20 +149,19 @@ impl Podman {
     }
 
     /// What the containers of this podman left: processes running the runtime under test
-    /// or conmon with our state dir, mounts under our dir, cgroups of `ids`.
+    /// or conmon with our state dir, mounts under our dir, cgroups of `ids`. conmon runs
+    /// podman's cleanup after the container exits, and may outlive the podman command that
+    /// started it by a moment: processes get a bounded while to go.
     fn leaks(&self, ids: &[String]) -> Vec<String> {
-        reap_orphans();
-        let mut found = Vec::new();
-        let mine = self.dir.path().to_string_lossy().into_owned();
-        if let Ok(entries) = std::fs::read_dir("/proc") {
-            for e in entries.flatten() {
-                let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-                let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-                if text.contains(&mine) && !text.starts_with("/usr/bin/podman") {
-                    found.push(format!("process left: {text}"));
-                }
+        let deadline = std::time::Instant::now() + WAIT;
+        let mut found = loop {
+            reap_orphans();
+            let procs = self.processes_left();
+            if procs.is_empty() || std::time::Instant::now() > deadline {
+                break procs;
             }
-        }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         for m in mounts_under(self.dir.path()) {
             found.push(format!("mount left: {m}"));
         }
@@ -173,6 +172,22 @@ impl Podman {
             }
             for d in cgroup_dirs_named(&format!("libpod-{id}")) {
                 found.push(format!("cgroup left: {}", d.display()));
+            }
+        }
+        found
+    }
+
+    /// Processes other than podman itself whose command line names our directory.
+    fn processes_left(&self) -> Vec<String> {
+        let mine = self.dir.path().to_string_lossy().into_owned();
+        let mut found = Vec::new();
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for e in entries.flatten() {
+                let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                if text.contains(&mine) && !text.starts_with("/usr/bin/podman") {
+                    found.push(format!("process left: {text}"));
+                }
             }
         }
         found
