@@ -34,7 +34,9 @@ pub enum CgroupError {
     #[error("no cgroup hierarchy is mounted")]
     NotMounted,
     /// The cgroup exists and may not be reused.
-    #[error("cgroup {path} is {why}: refusing to reuse it")]
+    #[error(
+        "linux.cgroupsPath: cgroup {path} is {why} (another container's?): refusing to reuse it"
+    )]
     InUse {
         /// The cgroup directory.
         path: PathBuf,

@@ -113,11 +113,8 @@ struct ExecObserver<'a> {
 
 impl launch::LaunchObserver for ExecObserver<'_> {
     fn init_started(&mut self, init_pid: Pid) -> Result<(), Error> {
-        cgroups::join(
-            &self.container.record.spec,
-            self.container.record.pid,
-            init_pid,
-        )
+        cgroups::add(&self.container.record.cgroups, init_pid)?;
+        Ok(())
     }
 
     fn create_runtime(&mut self, _pid: Pid) -> Result<(), Error> {
