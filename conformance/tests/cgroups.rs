@@ -380,10 +380,20 @@ fn pause_freezes_and_resume_thaws() {
     let out = f.rt.cmd(&["pause", &id]).expect("pause again");
     assert!(!out.success(), "pausing a paused container: {out}");
 
+    // runc's --ignore-paused: the exec joins the frozen cgroups and runs once resumed.
+    let mut exec =
+        f.rt.command(&["exec", "--ignore-paused", &id, "/bin/probe", "exit", "3"]);
+    exec.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut late = spawn_registered(&mut exec).expect("spawn exec");
+
     let out = f.rt.cmd(&["resume", &id]).expect("resume");
     assert!(out.success(), "{out}");
     assert_eq!(f.rt.status(&id).as_deref(), Some("running"));
     assert!(!frozen(pid));
+    let status = wait_spawned(&mut late, WAIT).expect("exec --ignore-paused");
+    assert_eq!(status.code(), Some(3));
     let out = f.rt.cmd(&["resume", &id]).expect("resume again");
     assert!(!out.success(), "resuming a running container: {out}");
 

@@ -327,6 +327,10 @@ pub struct ExecArgs {
     /// Pass N additional file descriptors (3 .. 3+N) to the process.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
+
+    /// Allow exec in a paused container (the process runs once it is resumed).
+    #[arg(long)]
+    pub ignore_paused: bool,
 }
 
 /// `ps`'s output format.
@@ -749,6 +753,10 @@ mod tests {
         assert_eq!(a.cwd, Some(PathBuf::from("/tmp")));
         assert_eq!(a.preserve_fds, 1);
         assert_eq!(a.command, ["true"]);
+        let Command::Exec(a) = command(&["exec", "--ignore-paused", "c1", "true"]) else {
+            panic!("exec --ignore-paused")
+        };
+        assert!(a.ignore_paused);
         let Command::Exec(a) = command(&["exec", "c1", "-p", "/proc.json"]) else {
             panic!("exec -p")
         };

@@ -23,6 +23,8 @@ use serde::Serialize;
 
 pub use builder::ContainerBuilder;
 pub use exec::{ExecOptions, ExecProcess};
+#[cfg(test)]
+pub(crate) use record::proc_stat;
 pub(crate) use record::Record;
 pub use status::Status;
 pub use wait::ExitStatus;
