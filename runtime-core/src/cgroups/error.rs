@@ -88,7 +88,7 @@ pub enum CgroupError {
         path: PathBuf,
     },
     /// A bpf(2) step of the v2 device filter failed.
-    #[error("bpf {op}: {source}")]
+    #[error("bpf {op}: {source}{}", verifier_log(.log))]
     Bpf {
         /// The step: `load`, `attach`, `query`, `detach`.
         op: &'static str,
@@ -113,5 +113,15 @@ impl CgroupError {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// The verifier's log, when there is one, on lines after the error.
+fn verifier_log(log: &str) -> String {
+    let log = log.trim();
+    if log.is_empty() {
+        String::new()
+    } else {
+        format!(" (verifier: {})", log.replace('\n', "; "))
     }
 }
