@@ -13,6 +13,11 @@
 //! probe sysctl NAME...      values of /proc/sys/NAME (dots become slashes)
 //! probe fds                 only the open file descriptors
 //! probe clocks              CLOCK_MONOTONIC and CLOCK_BOOTTIME in seconds (time namespaces)
+//! probe alloc MB            allocate and touch MB MiB (a memory limit OOM-kills it); JSON
+//!                           {"allocated_mb":..} once done
+//! probe fork N              fork N children that wait; JSON {"forked":..,"error":..}; the
+//!                           children are killed and reaped before it exits (pids limits)
+//! probe spin SECS           burn CPU for SECS seconds (CPU quota throttling)
 //! ```
 //!
 //! The probe never panics on what it reads: anything it cannot read is reported as a
@@ -111,6 +116,27 @@ fn main() {
         }
         Some("fds") => print_json(&fds()),
         Some("clocks") => print_json(&clocks()),
+        Some("alloc") => match args.get(1).and_then(|s| s.parse::<usize>().ok()) {
+            Some(mb) => alloc(mb),
+            None => usage(),
+        },
+        Some("fork") => match args.get(1).and_then(|s| s.parse::<usize>().ok()) {
+            Some(n) => fork_children(n),
+            None => usage(),
+        },
+        Some("spin") => match args.get(1).and_then(|s| s.parse::<f64>().ok()) {
+            Some(secs) => {
+                let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+                let mut x: u64 = 0;
+                while std::time::Instant::now() < end {
+                    for i in 0..10_000u64 {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                    }
+                }
+                0
+            }
+            None => usage(),
+        },
         Some(_) => usage(),
     };
     std::process::exit(code);
@@ -119,9 +145,55 @@ fn main() {
 fn usage() -> i32 {
     eprintln!(
         "usage: probe [info | exit N | sleep SECS | write-file PATH [TEXT] | paths P... | \
-         cat PATH | sysctl NAME... | fds | clocks]"
+         cat PATH | sysctl NAME... | fds | clocks | alloc MB | fork N | spin SECS]"
     );
     2
+}
+
+/// Allocate and touch `mb` MiB, one MiB at a time, then report.
+fn alloc(mb: usize) -> i32 {
+    let mut chunks: Vec<Vec<u8>> = Vec::with_capacity(mb);
+    for _ in 0..mb {
+        chunks.push(vec![1u8; 1 << 20]);
+    }
+    let total: usize = chunks
+        .iter()
+        .map(|c| std::hint::black_box(c[0]) as usize)
+        .sum();
+    print_json(&obj! { "allocated_mb" => total as u64 })
+}
+
+/// Fork `n` children that wait for a signal; report how many forks worked,
+/// then kill and reap them.
+fn fork_children(n: usize) -> i32 {
+    let mut pids = Vec::new();
+    let mut error: Option<String> = None;
+    for _ in 0..n {
+        // SAFETY: the probe is single-threaded; the child only calls pause and _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: async-signal-safe calls in the forked child.
+            unsafe {
+                libc::pause();
+                libc::_exit(0)
+            }
+        }
+        if pid < 0 {
+            error = Some(std::io::Error::last_os_error().to_string());
+            break;
+        }
+        pids.push(pid);
+    }
+    let forked = pids.len();
+    for pid in pids {
+        let mut status = 0;
+        // SAFETY: plain syscalls on our own children.
+        unsafe {
+            libc::kill(pid, 9);
+            libc::waitpid(pid, &mut status, 0);
+        }
+    }
+    print_json(&obj! { "forked" => forked as u64, "error" => error })
 }
 
 fn print_json(v: &Value) -> i32 {
@@ -497,6 +569,11 @@ mod libc {
         pub fn prctl(option: c_int, ...) -> c_int;
         pub fn getrlimit(resource: u32, rlim: *mut rlimit) -> c_int;
         pub fn access(path: *const c_char, mode: c_int) -> c_int;
+        pub fn fork() -> c_int;
+        pub fn pause() -> c_int;
+        pub fn _exit(code: c_int) -> !;
+        pub fn kill(pid: c_int, sig: c_int) -> c_int;
+        pub fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
     }
 }
 

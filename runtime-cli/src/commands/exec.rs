@@ -30,6 +30,7 @@ pub(super) fn exec(root: &Path, a: ExecArgs) -> Result<i32, CommandError> {
     opts.console_socket = a.console_socket.clone();
     opts.pid_file = a.pid_file.clone();
     opts.preserve_fds = a.preserve_fds;
+    opts.ignore_paused = a.ignore_paused;
     let console = if terminal && !a.detach {
         let (ours, theirs) = tty_proxy::console_pair()?;
         opts.console_fd = Some(theirs);

@@ -9,9 +9,10 @@ use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
 
 use super::{record, Container, ContainerBuilder, Record, StateError, Status};
+use crate::cgroups::{self, CgroupPaths};
 use crate::hooks::{self, HookState};
 use crate::launch::{self, LaunchKind, LaunchPlan};
-use crate::{cgroups, process, spec, Error};
+use crate::{process, spec, Error};
 
 pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
     crate::id::validate_id(&b.id)?;
@@ -109,6 +110,8 @@ fn create_in(
     let annotations = spec.annotations().clone().unwrap_or_default();
     let mut observer = CreateObserver {
         spec: &spec,
+        id: &b.id,
+        cgroups: None,
         state: HookState {
             oci_version: spec.version().clone(),
             id: b.id.clone(),
@@ -118,7 +121,17 @@ fn create_in(
             annotations: annotations.clone(),
         },
     };
-    let pid = launch::launch(&plan, &mut observer)?;
+    let launched = launch::launch(&plan, &mut observer);
+    let cgroup_paths = observer.cgroups.take().unwrap_or_default();
+    let pid = match launched {
+        Ok(pid) => pid,
+        Err(e) => {
+            // The launch killed and reaped what it started; anything else
+            // in the cgroups goes with them.
+            let _ = cgroups::remove(&cgroup_paths);
+            return Err(e.into());
+        }
+    };
     drop(console);
     let record = Record {
         id: b.id.clone(),
@@ -132,6 +145,7 @@ fn create_in(
         owner: owner(),
         annotations,
         spec,
+        cgroups: cgroup_paths,
     };
     let written = record::write(dir, &record).and_then(|()| match &b.pid_file {
         Some(path) => write_pid_file(path, pid),
@@ -140,6 +154,7 @@ fn create_in(
     if let Err(e) = written {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(pid, None);
+        let _ = cgroups::remove(&record.cgroups);
         return Err(e.into());
     }
     Ok(Container {
@@ -183,12 +198,18 @@ fn user_name(passwd: &str, uid: u32) -> Option<String> {
 /// P's work during the handshake: cgroup placement and the runtime-side hooks.
 struct CreateObserver<'a> {
     spec: &'a Spec,
+    id: &'a str,
+    /// The cgroups once made: removed by `create_in` if the launch fails.
+    cgroups: Option<CgroupPaths>,
     state: HookState,
 }
 
 impl launch::LaunchObserver for CreateObserver<'_> {
     fn init_started(&mut self, init_pid: Pid) -> Result<(), Error> {
-        cgroups::place(self.spec, init_pid)
+        let paths = cgroups::prepare(self.spec, self.id)?;
+        let paths = self.cgroups.insert(paths);
+        cgroups::add(paths, init_pid)?;
+        Ok(())
     }
 
     fn create_runtime(&mut self, pid: Pid) -> Result<(), Error> {

@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
 use super::wait::wait_pid;
-use super::{Container, ExitStatus, StateError};
+use super::{Container, ExitStatus, StateError, Status};
 use crate::launch::{self, LaunchKind, LaunchPlan};
 use crate::{cgroups, Error};
 
@@ -25,6 +25,9 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     /// Pass the caller's fds 3..3+n into the process.
     pub preserve_fds: u32,
+    /// Allow an exec in a paused container (runc's `--ignore-paused`): the
+    /// process joins the frozen cgroups and runs once the container resumes.
+    pub ignore_paused: bool,
 }
 
 impl ExecOptions {
@@ -36,6 +39,7 @@ impl ExecOptions {
             console_fd: None,
             pid_file: None,
             preserve_fds: 0,
+            ignore_paused: false,
         }
     }
 }
@@ -62,7 +66,7 @@ impl Container {
     /// Start `opts.process` inside the container; returns once it runs.
     pub fn exec(&self, opts: ExecOptions) -> Result<ExecProcess, Error> {
         let status = self.status();
-        if !status.can_exec() {
+        if !(status.can_exec() || opts.ignore_paused && status == Status::Paused) {
             return Err(StateError::WrongStatus {
                 id: self.id().to_owned(),
                 op: "exec",
@@ -113,11 +117,8 @@ struct ExecObserver<'a> {
 
 impl launch::LaunchObserver for ExecObserver<'_> {
     fn init_started(&mut self, init_pid: Pid) -> Result<(), Error> {
-        cgroups::join(
-            &self.container.record.spec,
-            self.container.record.pid,
-            init_pid,
-        )
+        cgroups::add(&self.container.record.cgroups, init_pid)?;
+        Ok(())
     }
 
     fn create_runtime(&mut self, _pid: Pid) -> Result<(), Error> {

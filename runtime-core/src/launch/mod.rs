@@ -12,7 +12,7 @@
 //! ```text
 //!   P (runtime)                     I (skiff-init)                 C (container)
 //!   │ socketpair; spawn I ─────────▶│ PR_SET_DUMPABLE=0
-//!   │ [cgroup seam: place I]        │
+//!   │ make cgroups, add I to them   │
 //!   │── Plan ──────────────────────▶│ setns(joined namespaces)
 //!   │                               │ unshare(CLONE_NEWTIME)?
 //!   │                               │ clone(CLONE_PARENT|new ns) ─▶│
