@@ -27,6 +27,7 @@ mod id;
 mod launch;
 mod namespaces;
 mod process;
+mod procfs;
 mod rootfs;
 mod seccomp;
 mod spec;
