@@ -9,6 +9,7 @@ mod env;
 mod executable;
 mod identity;
 mod keyring;
+pub(crate) mod lsm;
 mod rlimits;
 mod security;
 

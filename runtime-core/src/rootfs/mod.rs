@@ -155,10 +155,15 @@ pub(crate) fn prepare(plan: &LaunchPlan) -> Result<(), RootfsError> {
         .as_ref()
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup));
+    let mount_label = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.mount_label().as_deref());
     let mut cx = paths::Context {
         bundle: &plan.bundle,
         cgroupns,
         host: &mut host,
+        mount_label,
     };
     for (index, m) in spec.mounts().iter().flatten().enumerate() {
         paths::mount_one(&mut k, m, &mut cx).map_err(entry("mounts", index, m.destination()))?;

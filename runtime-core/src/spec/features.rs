@@ -37,8 +37,8 @@ pub fn features() -> Value {
                     "SECCOMP_FILTER_FLAG_TSYNC"
                 ]
             },
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false },
+            "apparmor": { "enabled": crate::process::lsm::enabled(crate::process::lsm::Lsm::AppArmor) },
+            "selinux": { "enabled": crate::process::lsm::enabled(crate::process::lsm::Lsm::SELinux) },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": false } }
         },
@@ -63,8 +63,9 @@ mod tests {
             "user namespaces are refused"
         );
         assert_eq!(f["linux"]["seccomp"]["enabled"], true);
-        for lsm in ["apparmor", "selinux"] {
-            assert_eq!(f["linux"][lsm]["enabled"], false, "{lsm} is refused");
+        use crate::process::lsm::{enabled, Lsm};
+        for (name, lsm) in [("apparmor", Lsm::AppArmor), ("selinux", Lsm::SELinux)] {
+            assert_eq!(f["linux"][name]["enabled"], enabled(lsm), "{name}");
         }
         let hooks = f["hooks"].as_array().expect("hooks");
         let kinds = crate::hooks::all_kinds(&crate::spec::default_spec());
