@@ -39,7 +39,8 @@ fn run_probe(f: &Fixture, tag: &str) -> Value {
 /// case is skipped (skiff applies the label there).
 #[test]
 fn lsm_labels_are_refused_without_the_lsm() {
-    let cases: [(&str, &str, fn(&mut Value)); 3] = [
+    type Case = (&'static str, &'static str, fn(&mut Value));
+    let cases: [Case; 3] = [
         ("process.apparmorProfile", "apparmor", |c| {
             c["process"]["apparmorProfile"] = json!("skiff-test-profile")
         }),
@@ -272,4 +273,196 @@ fn exec_cap_adds_and_unknown_is_refused() {
     let _ = f.rt.kill(&id, "KILL");
     let _ = f.rt.delete_force(&id);
     assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------------------
+// User namespaces.
+// ---------------------------------------------------------------------------------------
+
+const HOST_ROOT: u32 = 100_000;
+
+/// A bundle whose container gets a new user namespace mapping 0..65536 to
+/// HOST_ROOT..: the bundle is opened to others (the mapped root is "other" to the host's
+/// files), and `/data` belongs to the mapped root.
+fn userns_fixture(args: &[&str]) -> Fixture {
+    use std::os::unix::fs::PermissionsExt;
+    let mut f = Fixture::new(args).expect("fixture");
+    std::fs::set_permissions(f.bundle.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod bundle");
+    let data = f.bundle.rootfs().join("data");
+    std::fs::create_dir_all(&data).expect("mkdir data");
+    std::os::unix::fs::chown(&data, Some(HOST_ROOT), Some(HOST_ROOT)).expect("chown data");
+    let c = f.bundle.config_mut();
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("namespaces")
+        .push(json!({ "type": "user" }));
+    let map = json!([{ "containerID": 0, "hostID": HOST_ROOT, "size": 65536 }]);
+    c["linux"]["uidMappings"] = map.clone();
+    c["linux"]["gidMappings"] = map;
+    f
+}
+
+fn stat_owner(path: &Path) -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).expect("stat");
+    (m.uid(), m.gid())
+}
+
+/// A new user namespace: the maps the parent wrote are what the container reads in
+/// /proc/self/uid_map and gid_map, the process is uid 0 inside, and what it creates
+/// belongs to the mapped host uid. A runtime without user namespace support shows the
+/// host's identity map (`0 0 4294967295`) and host-root-owned files, or refuses.
+#[test]
+fn new_user_namespace_maps_ids() {
+    let script = "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; \
+                  echo x > /data/made-inside; mkdir /data/dir; echo ok";
+    let f = userns_fixture(&["/bin/sh", "-c", script]);
+    let id = unique_id("userns");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    assert!(out.success(), "{out}");
+    let lines: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let want = vec!["0", "100000", "65536"];
+    assert_eq!(lines.first(), Some(&want), "uid_map: {out}");
+    assert_eq!(lines.get(1), Some(&want), "gid_map: {out}");
+    assert_eq!(lines.get(2), Some(&vec!["0"]), "uid inside: {out}");
+    assert_eq!(lines.get(3), Some(&vec!["0"]), "gid inside: {out}");
+    assert_eq!(lines.get(4), Some(&vec!["ok"]), "{out}");
+    let data = f.bundle.rootfs().join("data");
+    assert_eq!(
+        stat_owner(&data.join("made-inside")),
+        (HOST_ROOT, HOST_ROOT)
+    );
+    assert_eq!(stat_owner(&data.join("dir")), (HOST_ROOT, HOST_ROOT));
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+/// Root in the new user namespace is not root on the host: a file of the rootfs owned by
+/// the host's root (unmapped inside) cannot be written, capabilities or not. A runtime
+/// that ran the container as host root writes the file.
+#[test]
+fn user_namespace_root_is_not_host_root() {
+    let f = userns_fixture(&["/bin/sh", "-c", "echo pwned > /etc/passwd; echo rc=$?"]);
+    let before = std::fs::read_to_string(f.bundle.rootfs().join("etc/passwd")).expect("read");
+    let id = unique_id("usernsro");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    assert!(out.success(), "{out}");
+    assert!(!out.stdout.contains("rc=0"), "the write succeeded: {out}");
+    let after = std::fs::read_to_string(f.bundle.rootfs().join("etc/passwd")).expect("read");
+    assert_eq!(before, after);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+/// `exec` joins the container's user namespace: the exec'd process sees the same maps.
+/// A runtime that left the user namespace out of exec shows the host's identity map.
+#[test]
+fn exec_joins_the_user_namespace() {
+    let f = userns_fixture(&["/bin/sh", "-c", "sleep 30"]);
+    let id = unique_id("usernsexec");
+    let out = f.rt.create(&id, &f.bundle).expect("create");
+    assert!(out.success(), "{out}");
+    assert!(f.rt.start(&id).expect("start").success());
+    let out =
+        f.rt.exec(&id, &[], &["/bin/probe", "cat", "/proc/self/uid_map"])
+            .expect("exec");
+    assert!(out.success(), "{out}");
+    let map: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert_eq!(map, vec!["0", "100000", "65536"], "{out}");
+    let _ = f.rt.kill(&id, "KILL");
+    let _ = f.rt.delete_force(&id);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+/// A second container joins the first one's user namespace by path (with new
+/// namespaces of its own, which the joined user namespace then owns): it sees the
+/// first one's maps and creates files as the same mapped root. A runtime that ignored
+/// the path shows the host's identity map.
+#[test]
+fn joins_a_user_namespace_by_path() {
+    let a = userns_fixture(&["/bin/sh", "-c", "sleep 30"]);
+    let id_a = unique_id("usernsa");
+    assert!(a.rt.create(&id_a, &a.bundle).expect("create").success());
+    assert!(a.rt.start(&id_a).expect("start").success());
+    let pid = a.rt.state_json(&id_a).expect("state")["pid"]
+        .as_u64()
+        .expect("pid");
+
+    let script = "cat /proc/self/uid_map; echo y > /data/made-by-b; echo ok";
+    let mut b = userns_fixture(&["/bin/sh", "-c", script]);
+    {
+        let c = b.bundle.config_mut();
+        for ns in c["linux"]["namespaces"].as_array_mut().expect("namespaces") {
+            if ns["type"] == "user" {
+                ns["path"] = json!(format!("/proc/{pid}/ns/user"));
+            }
+        }
+        let linux = c["linux"].as_object_mut().expect("linux");
+        linux.remove("uidMappings");
+        linux.remove("gidMappings");
+    }
+    let id_b = unique_id("usernsb");
+    let out = b.rt.run(&id_b, &b.bundle).expect("run");
+    assert!(out.success(), "{out}");
+    let first: Vec<&str> = out
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(first, vec!["0", "100000", "65536"], "{out}");
+    assert_eq!(
+        stat_owner(&b.bundle.rootfs().join("data/made-by-b")),
+        (HOST_ROOT, HOST_ROOT)
+    );
+    assert_eq!(b.leaks(&id_b), Vec::<String>::new());
+    let _ = a.rt.kill(&id_a, "KILL");
+    let _ = a.rt.delete_force(&id_a);
+    assert_eq!(a.leaks(&id_a), Vec::<String>::new());
+}
+
+/// Idmapped mounts (`mounts[].uidMappings`, or the `idmap` option) are not supported:
+/// a clear error naming the mount, nothing left behind. A runtime that dropped the
+/// mappings would run the container with a plain bind (exit 0).
+#[test]
+fn idmapped_mounts_are_refused() {
+    let map = json!([{ "containerID": 0, "hostID": HOST_ROOT, "size": 65536 }]);
+    for (tag, extra) in [
+        (
+            "fields",
+            json!({ "uidMappings": map.clone(), "gidMappings": map.clone() }),
+        ),
+        ("option", json!({ "options": ["rbind", "idmap"] })),
+    ] {
+        let mut f = userns_fixture(&["/bin/probe", "exit", "0"]);
+        let src = f.bundle.path().join("vol");
+        std::fs::create_dir_all(&src).expect("mkdir");
+        let mut m = json!({ "destination": "/vol", "type": "bind", "source": src,
+                            "options": ["rbind"] });
+        for (k, v) in extra.as_object().expect("object") {
+            m[k] = v.clone();
+        }
+        let mounts = f.bundle.config_mut()["mounts"]
+            .as_array_mut()
+            .expect("mounts");
+        mounts.push(m);
+        let i = mounts.len() - 1;
+        let id = unique_id("idmap");
+        let out = f.rt.run(&id, &f.bundle).expect("run");
+        if f.rt.is_runc() {
+            // runc 1.1 has no idmapped mounts and ignores the fields.
+            assert_eq!(f.leaks(&id), Vec::<String>::new());
+            continue;
+        }
+        assert!(!out.success(), "{tag}: accepted: {out}");
+        assert!(
+            out.stderr.contains(&format!("mounts[{i}]")) && out.stderr.contains("idmap"),
+            "{tag}: the error names the mount: {out}"
+        );
+        assert_eq!(f.leaks(&id), Vec::<String>::new());
+    }
 }

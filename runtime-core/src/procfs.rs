@@ -24,9 +24,6 @@ use nix::sys::stat::Mode;
 
 static HOST_PROC: OnceLock<OwnedFd> = OnceLock::new();
 
-/// statfs(2) `f_type` of procfs.
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-
 const RESOLVE_NO_XDEV: u64 = 0x01;
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 const RESOLVE_BENEATH: u64 = 0x08;
@@ -56,7 +53,8 @@ pub(crate) enum ProcfsError {
 
 /// Whether `fd` is on procfs.
 pub(crate) fn is_procfs(fd: BorrowedFd<'_>) -> bool {
-    nix::sys::statfs::fstatfs(fd).is_ok_and(|s| s.filesystem_type().0 as i64 == PROC_SUPER_MAGIC)
+    nix::sys::statfs::fstatfs(fd)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC)
 }
 
 /// Open the host's /proc now (I, before any namespace is entered); later

@@ -56,6 +56,21 @@ struct Ready {
 
 fn setup(plan: &LaunchPlan, chan: &mut Channel, fifo: Option<OwnedFd>) -> Result<Ready, StepError> {
     nix::unistd::setsid().map_err(at("setsid"))?;
+    if super::parent::user_namespace_setup(plan).is_some() {
+        match chan
+            .recv("UserNsReady")
+            .map_err(at("wait for the user namespace's id maps"))?
+        {
+            Message::UserNsReady => {}
+            other => {
+                return Err((
+                    "wait for the user namespace's id maps".into(),
+                    other.name().into(),
+                ))
+            }
+        }
+        crate::namespaces::become_root().map_err(at("user namespace"))?;
+    }
     // The host's /proc is still mounted here: /proc/self names our host pid.
     let host_pid = std::fs::read_link("/proc/self")
         .ok()

@@ -10,7 +10,7 @@ pub fn features() -> Value {
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": crate::rootfs::MOUNT_OPTIONS,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts", "time"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts", "user", "time"],
             "capabilities": crate::process::known_capabilities(),
             "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
             "seccomp": {
@@ -58,10 +58,7 @@ mod tests {
     fn claims_match_the_code() {
         let f = features();
         let namespaces = f["linux"]["namespaces"].as_array().expect("namespaces");
-        assert!(
-            !namespaces.iter().any(|n| n == "user"),
-            "user namespaces are refused"
-        );
+        assert!(namespaces.iter().any(|n| n == "user"));
         assert_eq!(f["linux"]["seccomp"]["enabled"], true);
         use crate::process::lsm::{enabled, Lsm};
         for (name, lsm) in [("apparmor", Lsm::AppArmor), ("selinux", Lsm::SELinux)] {
