@@ -143,6 +143,67 @@ fn cve_2019_5736_runtime_exe_is_a_sealed_copy() {
     assert_eq!(rt.leaks(&id, &bundle), Vec::<String>::new());
 }
 
+/// The `exec` window: the container's init is a hunter that, for a few seconds, opens the
+/// exe of every process that appears in the container (the runtime's helper joining it
+/// for `exec`, before it execs the command) and afterwards tries to append to each
+/// through the kept fd, while the test runs `exec` again and again. Catching the helper
+/// is a race, so the test does not require a catch; it requires that no write succeeded,
+/// that whatever was caught is not the host binary, and that the binary is unchanged. A
+/// vulnerable runtime, once caught, shows the host binary as the exe and a successful
+/// write (and a changed copy of the binary).
+#[test]
+fn cve_2019_5736_exec_helper_exe_is_a_sealed_copy() {
+    let original = runtime_binary().expect("runtime binary");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join(original.file_name().expect("binary name"));
+    std::fs::copy(&original, &bin).expect("copy the runtime");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let before = std::fs::read(&bin).expect("read binary");
+    let rt = Runtime::with_bin(bin.clone()).expect("runtime");
+    let mut bundle =
+        skiff_conformance::Bundle::new(&["/bin/probe", "hunt-exe", "4"]).expect("bundle");
+    let caps = ["CAP_SYS_PTRACE", "CAP_KILL", "CAP_AUDIT_WRITE"];
+    for set in ["bounding", "effective", "permitted"] {
+        bundle.config_mut()["process"]["capabilities"][set] = json!(caps);
+    }
+    let id = unique_id("cve5736x");
+    assert!(rt.create(&id, &bundle).expect("create").success());
+    assert!(rt.start(&id).expect("start").success());
+    let mut execs = 0;
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        let out = rt
+            .exec(&id, &[], &["/bin/probe", "exit", "0"])
+            .expect("exec");
+        assert!(out.success(), "{out}");
+        execs += 1;
+    }
+    rt.wait_status(&id, "stopped", WAIT).expect("hunter done");
+    let (stdout, stderr) = rt.output(&id);
+    let report: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("hunter report: {e}: {stdout} {stderr}"));
+    let after = std::fs::read(&bin).expect("read binary");
+    assert!(after == before, "the runtime binary changed: {report}");
+    assert_eq!(
+        report["writes_ok"], 0,
+        "a write through a caught exe succeeded: {report}"
+    );
+    for c in report["caught"].as_array().into_iter().flatten() {
+        let exe = c["exe"].as_str().unwrap_or_default();
+        assert!(
+            Path::new(exe) != bin && Path::new(exe) != original,
+            "the exe of {c} is the host binary"
+        );
+    }
+    eprintln!(
+        "{execs} execs; caught {} helper(s): {}",
+        report["caught"].as_array().map_or(0, Vec::len),
+        report["caught"]
+    );
+    let _ = rt.delete_force(&id);
+    assert_eq!(rt.leaks(&id, &bundle), Vec::<String>::new());
+}
+
 // ---------------------------------------------------------------------------------------
 // CVE-2019-16884 (and CVE-2023-28642): /proc covered by a volume, or /proc a symlink.
 // ---------------------------------------------------------------------------------------

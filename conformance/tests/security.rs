@@ -77,12 +77,14 @@ fn lsm_labels_are_refused_without_the_lsm() {
     }
 }
 
-/// An exec whose process asks for an AppArmor profile on a kernel without AppArmor is
-/// refused; the container keeps running and nothing of the exec is left.
+/// An exec whose process asks for an AppArmor profile (in `--process`, or by
+/// `--apparmor`), or an SELinux label (`--process-label`), on a kernel without that LSM
+/// is refused naming the field; the container keeps running and nothing of the exec is
+/// left. A runtime that ignored the label runs the process unconfined (exit 0).
 #[test]
 fn exec_with_an_lsm_label_is_refused_without_the_lsm() {
-    if lsm_enabled("apparmor") {
-        eprintln!("skipped: this kernel runs apparmor");
+    if lsm_enabled("apparmor") || lsm_enabled("selinux") {
+        eprintln!("skipped: this kernel runs apparmor or selinux");
         return;
     }
     let f = Fixture::new(&["/bin/sh", "-c", "sleep 30"]).expect("fixture");
@@ -102,6 +104,26 @@ fn exec_with_an_lsm_label_is_refused_without_the_lsm() {
             out.stderr.contains("process.apparmorProfile"),
             "the error names the field: {out}"
         );
+    }
+    assert_eq!(f.rt.status(&id).as_deref(), Some("running"));
+    for (flag, field) in [
+        ("--apparmor", "process.apparmorProfile"),
+        ("--process-label", "process.selinuxLabel"),
+    ] {
+        if f.rt.is_runc() && flag == "--process-label" {
+            continue;
+        }
+        let out =
+            f.rt.exec(
+                &id,
+                &[flag, "skiff-test-label"],
+                &["/bin/probe", "exit", "0"],
+            )
+            .expect("exec");
+        assert!(!out.success(), "exec {flag} was accepted: {out}");
+        if !f.rt.is_runc() {
+            assert!(out.stderr.contains(field), "the error names {field}: {out}");
+        }
     }
     assert_eq!(f.rt.status(&id).as_deref(), Some("running"));
     let _ = f.rt.kill(&id, "KILL");

@@ -231,12 +231,7 @@ impl Live {
     /// moment of the mount, by a symlink or an earlier mount, is checked on
     /// the very fd mounted onto. The files runc allows (lxcfs) pass.
     fn guard(&self, dest: &Path, to: &OwnedFd, from: Option<&OwnedFd>) -> Result<(), RootfsError> {
-        if self.proc_stays_proc
-            && super::resolve::clean(dest).starts_with("proc")
-            && !crate::procfs::is_procfs(to.as_fd())
-        {
-            return Err(RootfsError::NotOnProc(dest.to_owned()));
-        }
+        self.stays_proc(dest, to)?;
         if !self.guard_proc || !crate::procfs::is_procfs(to.as_fd()) {
             return Ok(());
         }
@@ -247,6 +242,18 @@ impl Live {
             return Ok(());
         }
         Err(RootfsError::OverProc(dest.to_owned()))
+    }
+
+    /// For masked and readonly paths: a path under /proc must still be on
+    /// procfs when it is mounted over or remounted (each op resolves anew).
+    fn stays_proc(&self, dest: &Path, fd: &OwnedFd) -> Result<(), RootfsError> {
+        if self.proc_stays_proc
+            && super::resolve::clean(dest).starts_with("proc")
+            && !crate::procfs::is_procfs(fd.as_fd())
+        {
+            return Err(RootfsError::NotOnProc(dest.to_owned()));
+        }
+        Ok(())
     }
 
     fn at_parent(&self, path: &Path) -> Result<(OwnedFd, CString), RootfsError> {
@@ -270,6 +277,7 @@ impl Kernel for Live {
             } => self.mount(source, dest, *create, fstype.as_deref(), *flags, data),
             Op::Remount { dest, flags } => {
                 let fd = self.root.lookup(dest)?;
+                self.stays_proc(dest, &fd)?;
                 let flags = *flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
                 at_fds(|| {
                     mount(
