@@ -563,6 +563,51 @@ fn cve_2024_21626_exec_cwd_and_no_runtime_fds() {
     let _ = std::fs::remove_file(canary);
 }
 
+/// Between `create` and `start` the runtime's init (pid 1) still holds the fds of its
+/// setup. A process of the container with CAP_SYS_PTRACE can reach them through
+/// /proc/1/fd/N: none may lead to the host, neither as a directory of the host (`..`
+/// climbs out) nor as a procfs of the host's pid namespace (`N/1/root` is the host's
+/// root). A vulnerable runtime (runc 1.0-rc93..1.1.11 kept /sys/fs/cgroup open; a
+/// runtime holding the host's /proc) lets the hunter reach the host canary.
+#[test]
+fn cve_2024_21626_init_fds_do_not_reach_the_host() {
+    let mut f = Fixture::new(&["/bin/sh", "-c", "sleep 30"]).expect("fixture");
+    let (canary, _) = host_canary(f.bundle.token());
+    let name = canary
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let caps = ["CAP_SYS_PTRACE", "CAP_KILL", "CAP_AUDIT_WRITE"];
+    for set in ["bounding", "effective", "permitted"] {
+        f.bundle.config_mut()["process"]["capabilities"][set] = json!(caps);
+    }
+    let id = unique_id("cve21626i");
+    assert!(f.rt.create(&id, &f.bundle).expect("create").success());
+    let up = "../".repeat(24);
+    let script = format!(
+        "n=0; for fd in /proc/1/fd/*; do n=$((n+1)); \
+           for p in \"$fd/1/root/tmp/{name}\" \"$fd/{up}tmp/{name}\" \"$fd/tmp/{name}\"; do \
+             [ -e \"$p\" ] && echo \"reached $p -> $(readlink $fd)\"; done; done; \
+         echo \"fds=$n\""
+    );
+    let out =
+        f.rt.exec(&id, &[], &["/bin/sh", "-c", &script])
+            .expect("exec");
+    assert!(out.success(), "{out}");
+    assert!(
+        !out.stdout.contains("reached"),
+        "init's fds reach the host: {out}"
+    );
+    assert!(
+        out.stdout.contains("fds=") && !out.stdout.contains("fds=0"),
+        "the hunter saw init's fds: {out}"
+    );
+    let _ = f.rt.delete_force(&id);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+    let _ = std::fs::remove_file(canary);
+}
+
 // ---------------------------------------------------------------------------------------
 // CVE-2025-31133: maskedPaths with a /dev/null that is not /dev/null.
 // ---------------------------------------------------------------------------------------

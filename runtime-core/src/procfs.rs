@@ -1,7 +1,9 @@
-//! The runtime's own handle on procfs: the host's `/proc`, opened by I before
-//! it enters any namespace, so that nothing the container's mounts or
-//! symlinks do can redirect what skiff reads or writes there
-//! (CVE-2019-16884, CVE-2019-19921, CVE-2025-52881).
+//! The runtime's own handle on procfs, so that nothing the container's
+//! mounts or symlinks do can redirect what skiff reads or writes there
+//! (CVE-2019-16884, CVE-2019-19921, CVE-2025-52881): a procfs instance of
+//! the container's pid namespace that C makes and mounts nowhere
+//! ([`use_private_instance`]), else the host's `/proc`, opened by I before
+//! it enters any namespace ([`init`]).
 //!
 //! Every write skiff makes to procfs after the container's mounts exist
 //! (sysctls, `oom_score_adj`, the LSM exec label) goes through [`open`]:
@@ -15,14 +17,18 @@
 //! procfs instance, so the host's `/proc` serves the container's sysctls.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
-static HOST_PROC: OnceLock<OwnedFd> = OnceLock::new();
+/// The host's /proc (an O_PATH fd), or -1. Closed once a private instance
+/// is in use: C must not hold a way to the host's processes.
+static HOST_PROC: AtomicI32 = AtomicI32::new(-1);
+/// The private procfs instance (a mount fd), or -1.
+static PRIVATE_PROC: AtomicI32 = AtomicI32::new(-1);
 
 const RESOLVE_NO_XDEV: u64 = 0x01;
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
@@ -63,9 +69,93 @@ pub(crate) fn init() -> Result<(), ProcfsError> {
     root().map(|_| ())
 }
 
+/// In C, first thing: a procfs instance of C's own pid namespace, mounted
+/// nowhere (fsopen + fsmount), to use in place of the host's. A process of
+/// the container that can reach C's fds (/proc/1/fd/N, with
+/// CAP_SYS_PTRACE) then finds only the container's processes there, never
+/// the host's `/proc/<pid>/root`. Where the kernel refuses a new procfs
+/// (in a user namespace whose mount namespace shows no full /proc, e.g. an
+/// exec) the host's handle from [`init`] stays in use: there C's memory
+/// belongs to the init user namespace, so no container process may
+/// ptrace-access its fds anyway.
+pub(crate) fn use_private_instance() {
+    if PRIVATE_PROC.load(Ordering::SeqCst) >= 0 {
+        return;
+    }
+    let Ok(fd) = private_instance() else {
+        return;
+    };
+    if !is_procfs(fd_ref(&fd)) {
+        return;
+    }
+    if PRIVATE_PROC
+        .compare_exchange(-1, fd.into_raw_fd(), Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        return;
+    }
+    let host = HOST_PROC.swap(-1, Ordering::SeqCst);
+    if host >= 0 {
+        // SAFETY: `host` was stored by root() as an fd this module owns;
+        // the swap took it out, so nothing else will close or borrow it
+        // anew (C is single-threaded and calls this before any borrow).
+        drop(unsafe { OwnedFd::from_raw_fd(host) });
+    }
+}
+
+fn private_instance() -> Result<OwnedFd, nix::Error> {
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
+    const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
+    const MOUNT_ATTR_NOEXEC: libc::c_uint = 0x8;
+    let name = c"proc";
+    // SAFETY: `name` is NUL-terminated; fsopen returns a new fd or -1.
+    let fs = unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), FSOPEN_CLOEXEC) };
+    if fs < 0 {
+        return Err(nix::Error::last());
+    }
+    // SAFETY: the kernel just returned this fd; nothing else owns it.
+    let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key, value or aux argument.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    if rc < 0 {
+        return Err(nix::Error::last());
+    }
+    // SAFETY: fsmount takes the fs context fd and two flag words.
+    let mnt = unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            fs.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        )
+    };
+    if mnt < 0 {
+        return Err(nix::Error::last());
+    }
+    // SAFETY: the kernel just returned this fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(mnt as RawFd) })
+}
+
 fn root() -> Result<BorrowedFd<'static>, ProcfsError> {
-    if let Some(fd) = HOST_PROC.get() {
-        return Ok(fd_ref(fd));
+    for slot in [&PRIVATE_PROC, &HOST_PROC] {
+        let fd = slot.load(Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: a stored fd stays open until use_private_instance
+            // replaces the host's handle, which C does before any use.
+            return Ok(unsafe { BorrowedFd::borrow_raw(fd) });
+        }
     }
     let fd = open(
         "/proc",
@@ -76,7 +166,16 @@ fn root() -> Result<BorrowedFd<'static>, ProcfsError> {
     if !is_procfs(fd_ref(&fd)) {
         return Err(ProcfsError::NotProc);
     }
-    Ok(fd_ref(HOST_PROC.get_or_init(|| fd)))
+    let raw = fd.into_raw_fd();
+    if let Err(theirs) = HOST_PROC.compare_exchange(-1, raw, Ordering::SeqCst, Ordering::SeqCst) {
+        // Another thread stored one first: keep that, close ours.
+        // SAFETY: `raw` came from into_raw_fd above and was never shared.
+        drop(unsafe { OwnedFd::from_raw_fd(raw) });
+        // SAFETY: as above, a stored fd stays open.
+        return Ok(unsafe { BorrowedFd::borrow_raw(theirs) });
+    }
+    // SAFETY: as above, a stored fd stays open.
+    Ok(unsafe { BorrowedFd::borrow_raw(raw) })
 }
 
 fn fd_ref(fd: &OwnedFd) -> BorrowedFd<'_> {

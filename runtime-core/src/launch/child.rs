@@ -71,6 +71,9 @@ fn setup(plan: &LaunchPlan, chan: &mut Channel, fifo: Option<OwnedFd>) -> Result
         }
         crate::namespaces::become_root().map_err(at("user namespace"))?;
     }
+    // In the container's pid (and user) namespace now: the runtime's procfs
+    // handle becomes an instance of it (see procfs).
+    crate::procfs::use_private_instance();
     // The host's /proc is still mounted here: /proc/self names our host pid.
     let host_pid = std::fs::read_link("/proc/self")
         .ok()
