@@ -22,6 +22,9 @@
 mod cgroups;
 mod container;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hooks;
 mod id;
 mod launch;
