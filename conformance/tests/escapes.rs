@@ -484,12 +484,22 @@ fn cve_2021_30465_racing_symlink_swap_stays_in_rootfs() {
 // CVE-2024-21626: a leaked fd of the host reached through process.cwd.
 // ---------------------------------------------------------------------------------------
 
-/// The host file a process whose cwd leaked out of the container would reach by `..`.
-fn host_canary(token: &str) -> (PathBuf, String) {
+/// A host file that a process whose cwd leaked out of the container would reach by
+/// `..`; removed on drop.
+struct Canary(PathBuf);
+
+impl Drop for Canary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The canary, and the relative path that reaches it from any directory of the host.
+fn host_canary(token: &str) -> (Canary, String) {
     let name = format!("skiff-cve21626-{token}");
     let path = Path::new("/tmp").join(&name);
     std::fs::write(&path, "host").expect("canary");
-    (path, format!("{}tmp/{name}", "../".repeat(24)))
+    (Canary(path), format!("{}tmp/{name}", "../".repeat(24)))
 }
 
 /// `process.cwd` set to `/proc/self/fd/N` for every small N: if the runtime still holds
@@ -516,7 +526,7 @@ fn cve_2024_21626_cwd_through_leaked_fd() {
         }
         assert_eq!(f.leaks(&id), Vec::<String>::new());
     }
-    let _ = std::fs::remove_file(canary);
+    drop(canary);
 }
 
 /// The same through `exec --cwd`, and no fd of the runtime left open in the container's
@@ -560,7 +570,7 @@ fn cve_2024_21626_exec_cwd_and_no_runtime_fds() {
     let fds = json!({ "fds": out.json().expect("probe JSON") });
     assert_eq!(probe_fds(&fds), vec![0, 1, 2], "run: {}", fds["fds"]);
     assert_eq!(f.leaks(&id), Vec::<String>::new());
-    let _ = std::fs::remove_file(canary);
+    drop(canary);
 }
 
 /// Between `create` and `start` the runtime's init (pid 1) still holds the fds of its
@@ -574,6 +584,7 @@ fn cve_2024_21626_init_fds_do_not_reach_the_host() {
     let mut f = Fixture::new(&["/bin/sh", "-c", "sleep 30"]).expect("fixture");
     let (canary, _) = host_canary(f.bundle.token());
     let name = canary
+        .0
         .file_name()
         .expect("name")
         .to_string_lossy()
@@ -605,7 +616,7 @@ fn cve_2024_21626_init_fds_do_not_reach_the_host() {
     );
     let _ = f.rt.delete_force(&id);
     assert_eq!(f.leaks(&id), Vec::<String>::new());
-    let _ = std::fs::remove_file(canary);
+    drop(canary);
 }
 
 // ---------------------------------------------------------------------------------------
