@@ -238,6 +238,28 @@ fn cve_2019_16884_volume_over_proc_is_refused() {
         );
     }
     assert_eq!(f.leaks(&id), Vec::<String>::new());
+
+    // The same with a directory of the host's procfs as the volume: what covers the
+    // container's /proc is not its procfs, and its readonly /proc/sys is then missing
+    // (a vulnerable runtime runs it; the probe would see /proc/sys absent).
+    let mut f = Fixture::new(&["/bin/probe", "paths", "/proc/sys"]).expect("fixture");
+    let i = push_mount(
+        &mut f,
+        json!({ "destination": "/proc", "type": "bind", "source": "/proc/sys", "options": ["rbind"] }),
+    );
+    let id = unique_id("cve16884p");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    if f.rt.is_runc() {
+        // runc allows any procfs source (checkProcMount): only the leak check.
+        assert_eq!(f.leaks(&id), Vec::<String>::new());
+        return;
+    }
+    assert!(
+        !out.success(),
+        "a procfs subdirectory over /proc was accepted: {out}"
+    );
+    assert!(out.stderr.contains(&format!("mounts[{i}]")), "{out}");
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
 }
 
 /// The image's /proc is a symlink to a directory of its own. runc refuses it since 1.1.5

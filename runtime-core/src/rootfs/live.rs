@@ -236,8 +236,11 @@ impl Live {
             return Ok(());
         }
         let clean = super::resolve::clean(dest);
-        let whole_proc =
-            clean == Path::new("proc") && from.is_some_and(|f| crate::procfs::is_procfs(f.as_fd()));
+        // A bind of a whole procfs (its root, inode 1) onto /proc is a proc mount.
+        let whole_proc = clean == Path::new("proc")
+            && from.is_some_and(|f| {
+                crate::procfs::is_procfs(f.as_fd()) && fstat(f).is_ok_and(|st| st.st_ino == 1)
+            });
         if whole_proc || PROC_BINDABLE.iter().any(|p| clean == Path::new(p)) {
             return Ok(());
         }
