@@ -45,9 +45,10 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
     };
     // The seccomp agent's socket is a host path: connect while it is reachable.
     let agent = seccomp_agent(&plan).map_err(|e| fail("connect to seccomp listenerPath")(&e))?;
-    // The host's /proc, for every procfs access of C (see procfs), and the
-    // exec fifo, opened while both are the host's: C reopens the fifo
-    // through its fd, so it never holds a directory of the host.
+    // The host's /proc (C's procfs handle until it has one of its own pid
+    // namespace; see procfs), and the exec fifo, opened while both are the
+    // host's: C reopens the fifo through its fd, so it never holds a
+    // directory of the host.
     crate::procfs::init().map_err(|e| fail("open /proc")(&e))?;
     let fifo = match plan.kind {
         LaunchKind::Create => {
