@@ -332,6 +332,14 @@ impl Runtime {
         })
     }
 
+    /// A runtime that runs `bin` in place of the binary under test (a copy of it, for
+    /// tests whose attack would damage the binary it targets).
+    pub fn with_bin(bin: PathBuf) -> Result<Self> {
+        let mut rt = Runtime::new()?;
+        rt.bin = bin;
+        Ok(rt)
+    }
+
     pub fn bin(&self) -> &Path {
         &self.bin
     }

@@ -308,11 +308,11 @@ pub struct ExecArgs {
     #[arg(long, value_name = "PATH")]
     pub pid_file: Option<PathBuf>,
 
-    /// The SELinux label of the process (not supported).
+    /// The SELinux label of the process (applied when the kernel runs SELinux, else refused).
     #[arg(long, value_name = "LABEL")]
     pub process_label: Option<String>,
 
-    /// The AppArmor profile of the process (not supported).
+    /// The AppArmor profile of the process (applied when the kernel runs AppArmor, else refused).
     #[arg(long, value_name = "PROFILE")]
     pub apparmor: Option<String>,
 

@@ -28,11 +28,15 @@
 mod cgroups;
 mod container;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hooks;
 mod id;
 mod launch;
 mod namespaces;
 mod process;
+mod procfs;
 mod rootfs;
 mod seccomp;
 mod spec;
