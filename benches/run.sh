@@ -33,7 +33,7 @@ fi
 if [ "${SKIFF_BENCH_NO_BUILD:-0}" != 1 ]; then
     cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p skiff-benches >&2
     # skiff itself; if it does not build, the bench reports it as missing.
-    cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p skiff-cli >&2 ||
+    "$root/scripts/build-release.sh" >/dev/null ||
         echo "run.sh: warning: skiff did not build; benchmarking the others" >&2
 fi
 

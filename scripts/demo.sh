@@ -3,8 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --release -q -p skiff-cli
-skiff="$PWD/target/release/skiff"
+skiff=$(scripts/build-release.sh)
 work=$(mktemp -d /tmp/skiff-demo.XXXXXX)
 root="$work/state"
 trap '"$skiff" --root "$root" delete --force demo >/dev/null 2>&1 || true; rm -rf "$work"' EXIT

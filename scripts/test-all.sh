@@ -8,3 +8,8 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo build --workspace --all-targets -q
 cargo test --workspace
+# The cgroup tests again on a pure cgroup v2 machine (every controller, no v1): a Debian
+# kernel booted under qemu, never installed on the host (docs/cgroup-v2-lane.md).
+scripts/v2-lane/run.sh scripts/v2-lane/check-v2.sh
+scripts/v2-lane/cargo-test.sh -p skiff-core --lib -- cgroups
+scripts/v2-lane/cargo-test.sh --bins --timeout 900 -p skiff-conformance --test cgroups

@@ -34,6 +34,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+pub mod cgroup;
+
 /// Path of the static probe built by `build.rs`.
 pub const PROBE: &str = env!("SKIFF_STATIC_PROBE");
 
@@ -328,6 +330,14 @@ impl Runtime {
             created: Mutex::new(Vec::new()),
             outputs: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A runtime that runs `bin` in place of the binary under test (a copy of it, for
+    /// tests whose attack would damage the binary it targets).
+    pub fn with_bin(bin: PathBuf) -> Result<Self> {
+        let mut rt = Runtime::new()?;
+        rt.bin = bin;
+        Ok(rt)
     }
 
     pub fn bin(&self) -> &Path {
@@ -753,7 +763,8 @@ fn detach_mounts_under(path: &Path) -> bool {
         .any(|mp| Path::new(mp).starts_with(path))
 }
 
-/// Directories in the host's cgroup hierarchies (four levels deep) whose name contains `id`.
+/// Directories in the host's cgroup hierarchies (six levels deep, so that a container's
+/// cgroup under the test's own and nested cgroupsPaths are seen) whose name contains `id`.
 pub fn cgroup_dirs_named(id: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, id: &str, depth: u32, found: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -774,7 +785,7 @@ pub fn cgroup_dirs_named(id: &str) -> Vec<PathBuf> {
         }
     }
     let mut found = Vec::new();
-    walk(Path::new("/sys/fs/cgroup"), id, 4, &mut found);
+    walk(Path::new("/sys/fs/cgroup"), id, 6, &mut found);
     found
 }
 

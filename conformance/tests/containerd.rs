@@ -1043,7 +1043,8 @@ fn a_pod_shares_one_shim() {
         Some(0)
     );
     cd.wait_status("pod-a", "STOPPED");
-    assert_eq!(cd.ctr(&["task", "delete", "pod-a"]).code, Some(0));
+    let out = cd.ctr(&["task", "delete", "pod-a"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
     assert_eq!(cd.ctr(&["containers", "rm", "pod-a"]).code, Some(0));
     assert_eq!(cd.shims(), shims);
     let out = cd.ctr(&["task", "exec", "--exec-id", "y", "pod-b", "echo", "alive"]);

@@ -101,16 +101,16 @@ pub enum Command {
     /// Show the enabled features.
     Features,
 
-    /// Suspend all processes inside the container (not implemented yet).
-    Pause(Unimplemented),
-    /// Resume all processes that have been previously paused (not implemented yet).
-    Resume(Unimplemented),
-    /// Display the processes running inside a container (not implemented yet).
-    Ps(Unimplemented),
-    /// Display container events (not implemented yet).
-    Events(Unimplemented),
-    /// Update container resource constraints (not implemented yet).
-    Update(Unimplemented),
+    /// Suspend all processes inside the container.
+    Pause(IdArg),
+    /// Resume all processes that have been previously paused.
+    Resume(IdArg),
+    /// Display the processes running inside a container.
+    Ps(PsArgs),
+    /// Display container events such as OOM notifications, and resource usage.
+    Events(EventsArgs),
+    /// Update container resource constraints.
+    Update(UpdateArgs),
     /// Checkpoint a running container (not implemented yet).
     Checkpoint(Unimplemented),
     /// Restore a container from a previous checkpoint (not implemented yet).
@@ -308,11 +308,11 @@ pub struct ExecArgs {
     #[arg(long, value_name = "PATH")]
     pub pid_file: Option<PathBuf>,
 
-    /// The SELinux label of the process (not supported).
+    /// The SELinux label of the process (applied when the kernel runs SELinux, else refused).
     #[arg(long, value_name = "LABEL")]
     pub process_label: Option<String>,
 
-    /// The AppArmor profile of the process (not supported).
+    /// The AppArmor profile of the process (applied when the kernel runs AppArmor, else refused).
     #[arg(long, value_name = "PROFILE")]
     pub apparmor: Option<String>,
 
@@ -327,6 +327,170 @@ pub struct ExecArgs {
     /// Pass N additional file descriptors (3 .. 3+N) to the process.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
+
+    /// Allow exec in a paused container (the process runs once it is resumed).
+    #[arg(long)]
+    pub ignore_paused: bool,
+}
+
+/// `ps`'s output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PsFormat {
+    /// The host's `ps` output, filtered to the container's processes.
+    Table,
+    /// A JSON array of the pids.
+    Json,
+}
+
+/// `ps [--format table|json] ID [PS OPTIONS...]`.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// The container id.
+    pub id: String,
+
+    /// Options for the host's `ps` (default `-ef`), after the id.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PS OPTIONS"
+    )]
+    pub ps_args: Vec<String>,
+
+    /// The output format.
+    #[arg(short, long, value_enum, default_value_t = PsFormat::Table)]
+    pub format: PsFormat,
+}
+
+/// `events [--interval D] [--stats] ID`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The container id.
+    pub id: String,
+
+    /// The stats collection interval, as Go's durations (`5s`, `500ms`, `1m30s`).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+
+    /// Display the container's stats then exit.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// A Go duration: a sequence of decimal numbers with units (`ns`, `us`,
+/// `µs`, `ms`, `s`, `m`, `h`), as `1h2m3.5s`; `0` alone is zero.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("invalid duration {s:?} (use a number with a unit: 500ms, 5s, 1m)");
+    if s == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        rest = &rest[unit_len..];
+        total += number * scale;
+    }
+    std::time::Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+/// `update [OPTIONS] ID`: runc's flags; values are checked by the command.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The container id.
+    pub id: String,
+
+    /// Path to a JSON file of linux.resources to apply, or `-` for stdin
+    /// (the other options are then ignored).
+    #[arg(short, long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
+
+    /// Per cgroup block I/O weight, 10 to 1000.
+    #[arg(long, value_name = "WEIGHT", allow_hyphen_values = true)]
+    pub blkio_weight: Option<String>,
+
+    /// CPU CFS period (µs) for the hard cap; 0 for the system default.
+    #[arg(long, value_name = "USECS", allow_hyphen_values = true)]
+    pub cpu_period: Option<String>,
+
+    /// CPU CFS hard cap (µs): allowed CPU time in a period.
+    #[arg(long, value_name = "USECS", allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+
+    /// CPU shares (relative weight against other containers).
+    #[arg(
+        long,
+        alias = "cpu-shares",
+        value_name = "SHARES",
+        allow_hyphen_values = true
+    )]
+    pub cpu_share: Option<String>,
+
+    /// CPU realtime period (µs); 0 for the system default.
+    #[arg(long, value_name = "USECS", allow_hyphen_values = true)]
+    pub cpu_rt_period: Option<String>,
+
+    /// CPU realtime hard cap (µs): allowed realtime CPU time in a period.
+    #[arg(long, value_name = "USECS", allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<String>,
+
+    /// CPUs to use (`0-3,7`).
+    #[arg(long, value_name = "LIST")]
+    pub cpuset_cpus: Option<String>,
+
+    /// Memory nodes to use (`0-1`).
+    #[arg(long, value_name = "LIST")]
+    pub cpuset_mems: Option<String>,
+
+    /// Memory limit in bytes (suffixes k, m, g, ...; -1 for unlimited).
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory: Option<String>,
+
+    /// Memory reservation (soft limit) in bytes.
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory_reservation: Option<String>,
+
+    /// Total memory usage (memory + swap); -1 for unlimited swap.
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+
+    /// Kernel memory limit: ignored (the kernel dropped it), with a warning.
+    #[arg(long, value_name = "BYTES", hide = true, allow_hyphen_values = true)]
+    pub kernel_memory: Option<String>,
+
+    /// Kernel TCP buffer limit: ignored, with a warning.
+    #[arg(long, value_name = "BYTES", hide = true, allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<String>,
+
+    /// Maximum number of pids in the container (0: unchanged, -1: unlimited).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+
+    /// Intel RDT L3 cache schema (not supported).
+    #[arg(long, value_name = "SCHEMA")]
+    pub l3_cache_schema: Option<String>,
+
+    /// Intel RDT memory bandwidth schema (not supported).
+    #[arg(long, value_name = "SCHEMA")]
+    pub mem_bw_schema: Option<String>,
 }
 
 /// The arguments of a command skiff does not implement yet: anything.
@@ -589,6 +753,10 @@ mod tests {
         assert_eq!(a.cwd, Some(PathBuf::from("/tmp")));
         assert_eq!(a.preserve_fds, 1);
         assert_eq!(a.command, ["true"]);
+        let Command::Exec(a) = command(&["exec", "--ignore-paused", "c1", "true"]) else {
+            panic!("exec --ignore-paused")
+        };
+        assert!(a.ignore_paused);
         let Command::Exec(a) = command(&["exec", "c1", "-p", "/proc.json"]) else {
             panic!("exec -p")
         };
@@ -604,17 +772,103 @@ mod tests {
 
     #[test]
     fn extras_parse() {
-        for verb in [
-            "pause",
-            "resume",
-            "ps",
-            "events",
-            "update",
-            "checkpoint",
-            "restore",
-        ] {
+        for verb in ["checkpoint", "restore"] {
             let c = command(&[verb, "c1", "--whatever"]);
             assert_eq!(c.name(), verb);
         }
+        for verb in ["pause", "resume"] {
+            assert_eq!(command(&[verb, "c1"]).name(), verb);
+            assert!(Cli::try_parse_from(["skiff", verb]).is_err());
+        }
+    }
+
+    #[test]
+    fn ps_forms() {
+        let Command::Ps(a) = command(&["ps", "c1"]) else {
+            panic!("ps")
+        };
+        assert_eq!((a.id.as_str(), a.format), ("c1", PsFormat::Table));
+        assert!(a.ps_args.is_empty());
+        let Command::Ps(a) = command(&["ps", "-f", "json", "c1"]) else {
+            panic!("ps json")
+        };
+        assert_eq!(a.format, PsFormat::Json);
+        let Command::Ps(a) = command(&["ps", "c1", "--", "-o", "pid,comm"]) else {
+            panic!("ps args")
+        };
+        assert_eq!(a.ps_args, ["-o", "pid,comm"]);
+        let Command::Ps(a) = command(&["ps", "c1", "-ef"]) else {
+            panic!("ps -ef")
+        };
+        assert_eq!(a.ps_args, ["-ef"]);
+    }
+
+    #[test]
+    fn events_forms_and_durations() {
+        let Command::Events(a) = command(&["events", "c1"]) else {
+            panic!("events")
+        };
+        assert_eq!(a.interval, std::time::Duration::from_secs(5));
+        assert!(!a.stats);
+        let Command::Events(a) = command(&["events", "--stats", "--interval", "250ms", "c1"])
+        else {
+            panic!("events --stats")
+        };
+        assert!(a.stats);
+        assert_eq!(a.interval, std::time::Duration::from_millis(250));
+        let ms = |s: &str| parse_duration(s).map(|d| d.as_millis());
+        assert_eq!(ms("1m30s"), Ok(90_000));
+        assert_eq!(ms("1.5s"), Ok(1500));
+        assert_eq!(ms("0"), Ok(0));
+        for bad in ["", "5", "5x", "s", "-1s", "1..2s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn update_flags_are_runcs() {
+        let Command::Update(a) = command(&[
+            "update",
+            "--memory",
+            "64m",
+            "--memory-reservation",
+            "32m",
+            "--memory-swap",
+            "-1",
+            "--cpu-share",
+            "512",
+            "--cpu-quota",
+            "20000",
+            "--cpu-period",
+            "100000",
+            "--cpu-rt-period",
+            "1000000",
+            "--cpu-rt-runtime",
+            "0",
+            "--cpuset-cpus",
+            "0",
+            "--cpuset-mems",
+            "0",
+            "--pids-limit",
+            "10",
+            "--blkio-weight",
+            "300",
+            "--kernel-memory",
+            "1m",
+            "c1",
+        ]) else {
+            panic!("update")
+        };
+        assert_eq!(a.id, "c1");
+        assert_eq!(a.memory.as_deref(), Some("64m"));
+        assert_eq!(a.memory_swap.as_deref(), Some("-1"));
+        assert_eq!(a.cpu_share.as_deref(), Some("512"));
+        assert_eq!(a.pids_limit.as_deref(), Some("10"));
+        assert_eq!(a.kernel_memory.as_deref(), Some("1m"));
+        let Command::Update(a) = command(&["update", "-r", "-", "c1", "--cpu-shares", "2"]) else {
+            panic!("update -r")
+        };
+        assert_eq!(a.resources, Some(PathBuf::from("-")));
+        assert_eq!(a.cpu_share.as_deref(), Some("2"));
     }
 }

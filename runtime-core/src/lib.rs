@@ -6,6 +6,12 @@
 //! [`Container::delete`]. Containers made by another process are found again
 //! with [`Container::load`] under the same state root.
 //!
+//! Each container gets its own cgroups (`linux.cgroupsPath`, by default the
+//! container id under the caller's cgroup, as runc's cgroupfs driver), on v1,
+//! v2 or hybrid hosts: [`Container::pause`], [`Container::resume`],
+//! [`Container::processes`], [`Container::stats`] (typed [`Stats`]) and
+//! [`Container::update`] work on them, and `delete` removes them.
+//!
 //! # The init entry point
 //!
 //! skiff sets a container up in a fresh copy of the calling program, so that
@@ -22,17 +28,24 @@
 mod cgroups;
 mod container;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hooks;
 mod id;
 mod launch;
 mod namespaces;
 mod process;
+mod procfs;
 mod rootfs;
 mod seccomp;
 mod spec;
 mod system;
 mod tty;
 
+pub use cgroups::{CgroupError, CgroupPaths, OomWait, OomWatcher};
+/// Resource usage of a container ([`Container::stats`]), read from its
+/// cgroup files; the same fields on cgroup v1 and v2 hosts.
 pub use cgroups::{CpuStats, HugetlbStats, IoEntry, MemoryStats, PidsStats, Stats};
 pub use container::{
     block_forwarded_signals, forward_signals_until_exit, list, parse_signal, Container,

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use nix::sched::{setns, unshare, CloneFlags};
-use oci_spec::runtime::LinuxNamespaceType;
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespace, LinuxNamespaceType};
 
 use crate::launch::{LaunchKind, LaunchPlan};
 
@@ -38,6 +38,30 @@ pub(crate) enum NamespaceError {
     #[error("unshare {kind} namespace: {source}")]
     Unshare {
         kind: &'static str,
+        source: nix::Error,
+    },
+    /// P could not write an id map of the container's new user namespace.
+    #[error("{field}: write /proc/{pid}/{file}: {source}")]
+    IdMap {
+        field: &'static str,
+        pid: i32,
+        file: &'static str,
+        source: std::io::Error,
+    },
+    /// The container's user namespace maps no host id to root.
+    #[error(
+        "the user namespace of process {pid} maps no {what} to 0 (read /proc/{pid}/{what}_map)"
+    )]
+    NoRoot { pid: i32, what: &'static str },
+    /// C could not become root of its user namespace.
+    #[error("become root in the user namespace: {0}")]
+    BecomeRoot(nix::Error),
+    /// P could not hand the exec fifo to the container's root.
+    #[error("chown {} to the container's root {uid}:{gid}: {source}", path.display())]
+    Chown {
+        path: PathBuf,
+        uid: u32,
+        gid: u32,
         source: nix::Error,
     },
 }
@@ -85,17 +109,24 @@ pub(crate) fn enter(plan: &LaunchPlan) -> Result<Entry, NamespaceError> {
         }
         LaunchKind::Exec { pid } => {
             for ns in &namespaces {
-                if ns.typ() == LinuxNamespaceType::User {
+                let name = flag_and_name(ns.typ()).1;
+                let path = PathBuf::from(format!("/proc/{pid}/ns/{name}"));
+                // setns(2) refuses the user namespace one is already in.
+                if ns.typ() == LinuxNamespaceType::User && same_ns(&path, "user") {
                     continue;
                 }
-                let name = flag_and_name(ns.typ()).1;
-                joins.push((ns.typ(), PathBuf::from(format!("/proc/{pid}/ns/{name}"))));
+                joins.push((ns.typ(), path));
             }
         }
     }
     // Open every path first: after joining the mount namespace they may no
-    // longer resolve. The mount namespace is joined last for the same reason.
-    joins.sort_by_key(|(kind, _)| *kind == LinuxNamespaceType::Mount);
+    // longer resolve. The user namespace is joined first (the others are
+    // joined with the capabilities it gives), the mount namespace last.
+    joins.sort_by_key(|(kind, _)| match kind {
+        LinuxNamespaceType::User => 0,
+        LinuxNamespaceType::Mount => 2,
+        _ => 1,
+    });
     let mut opened = Vec::with_capacity(joins.len());
     for (kind, path) in joins {
         let (flag, name) = flag_and_name(kind);
@@ -127,6 +158,116 @@ pub(crate) fn enter(plan: &LaunchPlan) -> Result<Entry, NamespaceError> {
     Ok(Entry {
         clone_flags: new_flags.bits(),
     })
+}
+
+/// Whether the namespace at `path` is this process's own of kind `name`.
+fn same_ns(path: &std::path::Path, name: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        std::fs::metadata(path),
+        std::fs::metadata(format!("/proc/self/ns/{name}")),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// The user namespace entry of a spec, if it has one.
+pub(crate) fn user_namespace(spec: &oci_spec::runtime::Spec) -> Option<LinuxNamespace> {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .and_then(|ns| {
+            ns.iter()
+                .find(|n| n.typ() == LinuxNamespaceType::User)
+                .cloned()
+        })
+}
+
+/// The text of an id map file for `maps`: one `inside outside count` line
+/// each, written in one write(2) as the kernel requires.
+pub(crate) fn id_map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// In P, for C born in a new user namespace: write its uid and gid maps
+/// (P is privileged in the parent namespace, so setgroups stays allowed).
+pub(crate) fn write_id_maps(
+    pid: i32,
+    spec: &oci_spec::runtime::Spec,
+) -> Result<(), NamespaceError> {
+    let linux = spec.linux().as_ref();
+    let maps = [
+        (
+            "linux.uidMappings",
+            "uid_map",
+            linux.and_then(|l| l.uid_mappings().clone()),
+        ),
+        (
+            "linux.gidMappings",
+            "gid_map",
+            linux.and_then(|l| l.gid_mappings().clone()),
+        ),
+    ];
+    for (field, file, map) in maps {
+        let text = id_map_text(map.as_deref().unwrap_or_default());
+        std::fs::write(format!("/proc/{pid}/{file}"), text.as_bytes()).map_err(|source| {
+            NamespaceError::IdMap {
+                field,
+                pid,
+                file,
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// The host id that `0` maps to in an id map text, if any.
+pub(crate) fn host_root(map: &str) -> Option<u32> {
+    map.lines().find_map(|line| {
+        let mut f = line.split_whitespace().map(|x| x.parse::<u64>().ok());
+        let (inside, outside, count) = (f.next()??, f.next()??, f.next()??);
+        (inside == 0 && count > 0).then(|| u32::try_from(outside).ok())?
+    })
+}
+
+/// In P: the host uid and gid that are root in the user namespace of `pid`.
+pub(crate) fn host_root_of(pid: i32) -> Result<(u32, u32), NamespaceError> {
+    let read = |what: &'static str| {
+        std::fs::read_to_string(format!("/proc/{pid}/{what}_map"))
+            .ok()
+            .as_deref()
+            .and_then(host_root)
+            .ok_or(NamespaceError::NoRoot { pid, what })
+    };
+    Ok((read("uid")?, read("gid")?))
+}
+
+/// In P: give `path` to the container's root (`uid`:`gid` on the host).
+pub(crate) fn chown_to(path: &std::path::Path, uid: u32, gid: u32) -> Result<(), NamespaceError> {
+    nix::unistd::chown(
+        path,
+        Some(nix::unistd::Uid::from_raw(uid)),
+        Some(nix::unistd::Gid::from_raw(gid)),
+    )
+    .map_err(|source| NamespaceError::Chown {
+        path: path.to_owned(),
+        uid,
+        gid,
+        source,
+    })
+}
+
+/// In C, once its user namespace has its maps: become uid and gid 0 of it,
+/// so that what the setup creates belongs to the container's root.
+pub(crate) fn become_root() -> Result<(), NamespaceError> {
+    let root_g = nix::unistd::Gid::from_raw(0);
+    nix::unistd::setresgid(root_g, root_g, root_g).map_err(NamespaceError::BecomeRoot)?;
+    let root_u = nix::unistd::Uid::from_raw(0);
+    nix::unistd::setresuid(root_u, root_u, root_u).map_err(NamespaceError::BecomeRoot)
 }
 
 /// The lines of /proc/self/timens_offsets for `linux.timeOffsets`.
@@ -168,6 +309,20 @@ fn write_time_offsets(plan: &LaunchPlan) -> Result<(), NamespaceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_maps() {
+        let maps: Vec<LinuxIdMapping> = serde_json::from_str(
+            r#"[{"containerID":0,"hostID":100000,"size":65536},{"containerID":65536,"hostID":5,"size":1}]"#,
+        )
+        .expect("maps");
+        let text = id_map_text(&maps);
+        assert_eq!(text, "0 100000 65536\n65536 5 1\n");
+        assert_eq!(host_root(&text), Some(100000));
+        assert_eq!(host_root("         0          0 4294967295\n"), Some(0));
+        assert_eq!(host_root("1 100000 10\n"), None);
+        assert_eq!(host_root(""), None);
+    }
 
     #[test]
     fn time_offsets() {

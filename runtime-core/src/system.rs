@@ -16,11 +16,10 @@ pub(crate) enum SystemError {
     },
     #[error("linux.sysctl: {key}: invalid key")]
     SysctlKey { key: String },
-    #[error("linux.sysctl: {key}: write {path}: {source}")]
+    #[error("linux.sysctl: {key}: {source}")]
     Sysctl {
         key: String,
-        path: PathBuf,
-        source: std::io::Error,
+        source: crate::procfs::ProcfsError,
     },
 }
 
@@ -90,10 +89,15 @@ pub(crate) fn apply(spec: &Spec) -> Result<(), SystemError> {
     keys.sort();
     for key in keys {
         let path = sysctl_path(key).ok_or_else(|| SystemError::SysctlKey { key: key.clone() })?;
-        std::fs::write(&path, sysctls[key].as_bytes()).map_err(|source| SystemError::Sysctl {
-            key: key.clone(),
-            path,
-            source,
+        // Through the runtime's own /proc: a mount the spec or the image
+        // put over the container's /proc/sys cannot redirect the write
+        // (CVE-2025-52881).
+        let rel = path.strip_prefix("/proc").unwrap_or(&path);
+        crate::procfs::write(rel, sysctls[key].as_bytes()).map_err(|source| {
+            SystemError::Sysctl {
+                key: key.clone(),
+                source,
+            }
         })?;
     }
     Ok(())
@@ -185,8 +189,9 @@ mod tests {
             ))
             .expect_err("bogus");
             assert!(
-                e.to_string()
-                    .starts_with("linux.sysctl: kernel.no_such_sysctl_x: write"),
+                e.to_string().starts_with(
+                    "linux.sysctl: kernel.no_such_sysctl_x: open /proc/sys/kernel/no_such_sysctl_x"
+                ),
                 "{e}"
             );
             let e = apply(&spec(r#"{"linux":{"sysctl":{"a/../b":"1"}}}"#)).expect_err("escape");

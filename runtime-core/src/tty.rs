@@ -1,7 +1,7 @@
 //! Terminals: the container's pty, its master sent over the console socket.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use nix::fcntl::OFlag;
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
@@ -39,15 +39,25 @@ pub(crate) fn setup_console(
     grantpt(&master).map_err(sys("grantpt"))?;
     unlockpt(&master).map_err(sys("unlockpt"))?;
     let name = ptsname_r(&master).map_err(sys("ptsname"))?;
-    let slave = nix::fcntl::open(
-        name.as_str(),
-        OFlag::O_RDWR | OFlag::O_NOCTTY,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|source| TtyError::Slave {
-        path: name.clone(),
-        source,
-    })?;
+    // The slave through the master (TIOCGPTPEER), never by its /dev/pts
+    // path, which the image may have made a symlink (CVE-2025-52565).
+    // SAFETY: TIOCGPTPEER takes open(2) flags as its integer argument and
+    // returns a new fd or -1.
+    let peer = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if peer < 0 {
+        return Err(TtyError::Slave {
+            path: name.clone(),
+            source: nix::Error::last(),
+        });
+    }
+    // SAFETY: the kernel just returned this fd; nothing else owns it.
+    let slave = unsafe { OwnedFd::from_raw_fd(peer) };
     if let Some((rows, cols)) = size {
         let ws = libc::winsize {
             ws_row: rows,
@@ -71,8 +81,7 @@ pub(crate) fn setup_console(
         }
     }
     if dev_console {
-        crate::rootfs::mount_console(std::path::Path::new(&name))
-            .map_err(|e| TtyError::Console(Box::new(e)))?;
+        crate::rootfs::mount_console(&slave).map_err(|e| TtyError::Console(Box::new(e)))?;
     }
     let fds = [master.as_raw_fd()];
     let iov = [IoSlice::new(name.as_bytes())];

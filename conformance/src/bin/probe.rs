@@ -13,6 +13,14 @@
 //! probe sysctl NAME...      values of /proc/sys/NAME (dots become slashes)
 //! probe fds                 only the open file descriptors
 //! probe clocks              CLOCK_MONOTONIC and CLOCK_BOOTTIME in seconds (time namespaces)
+//! probe alloc MB            allocate and touch MB MiB (a memory limit OOM-kills it); JSON
+//!                           {"allocated_mb":..} once done
+//! probe fork N              fork N children that wait; JSON {"forked":..,"error":..}; the
+//!                           children are killed and reaped before it exits (pids limits)
+//! probe spin SECS           burn CPU for SECS seconds (CPU quota throttling)
+//! probe hunt-exe SECS       CVE-2019-5736: for SECS seconds hold open the exe of every
+//!                           other process whose exe is not busybox or the probe, then
+//!                           try to append to each through /proc/self/fd/N
 //! ```
 //!
 //! The probe never panics on what it reads: anything it cannot read is reported as a
@@ -111,6 +119,34 @@ fn main() {
         }
         Some("fds") => print_json(&fds()),
         Some("clocks") => print_json(&clocks()),
+        Some("alloc") => match args.get(1).and_then(|s| s.parse::<usize>().ok()) {
+            Some(mb) => alloc(mb),
+            None => usage(),
+        },
+        Some("fork") => match args.get(1).and_then(|s| s.parse::<usize>().ok()) {
+            Some(n) => fork_children(n),
+            None => usage(),
+        },
+        Some("spin") => match args.get(1).and_then(|s| s.parse::<f64>().ok()) {
+            Some(secs) => {
+                let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+                let mut x: u64 = 0;
+                while std::time::Instant::now() < end {
+                    for i in 0..10_000u64 {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                    }
+                }
+                0
+            }
+            None => usage(),
+        },
+        Some("hunt-exe") => {
+            let secs = args
+                .get(1)
+                .and_then(|s| s.parse::<f64>().ok())
+                .unwrap_or(1.0);
+            print_json(&hunt_exe(secs))
+        }
         Some(_) => usage(),
     };
     std::process::exit(code);
@@ -119,9 +155,55 @@ fn main() {
 fn usage() -> i32 {
     eprintln!(
         "usage: probe [info | exit N | sleep SECS | write-file PATH [TEXT] | paths P... | \
-         cat PATH | sysctl NAME... | fds | clocks]"
+         cat PATH | sysctl NAME... | fds | clocks | alloc MB | fork N | spin SECS | hunt-exe SECS]"
     );
     2
+}
+
+/// Allocate and touch `mb` MiB, one MiB at a time, then report.
+fn alloc(mb: usize) -> i32 {
+    let mut chunks: Vec<Vec<u8>> = Vec::with_capacity(mb);
+    for _ in 0..mb {
+        chunks.push(vec![1u8; 1 << 20]);
+    }
+    let total: usize = chunks
+        .iter()
+        .map(|c| std::hint::black_box(c[0]) as usize)
+        .sum();
+    print_json(&obj! { "allocated_mb" => total as u64 })
+}
+
+/// Fork `n` children that wait for a signal; report how many forks worked,
+/// then kill and reap them.
+fn fork_children(n: usize) -> i32 {
+    let mut pids = Vec::new();
+    let mut error: Option<String> = None;
+    for _ in 0..n {
+        // SAFETY: the probe is single-threaded; the child only calls pause and _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: async-signal-safe calls in the forked child.
+            unsafe {
+                libc::pause();
+                libc::_exit(0)
+            }
+        }
+        if pid < 0 {
+            error = Some(std::io::Error::last_os_error().to_string());
+            break;
+        }
+        pids.push(pid);
+    }
+    let forked = pids.len();
+    for pid in pids {
+        let mut status = 0;
+        // SAFETY: plain syscalls on our own children.
+        unsafe {
+            libc::kill(pid, 9);
+            libc::waitpid(pid, &mut status, 0);
+        }
+    }
+    print_json(&obj! { "forked" => forked as u64, "error" => error })
 }
 
 fn print_json(v: &Value) -> i32 {
@@ -356,6 +438,68 @@ fn namespaces() -> Value {
 }
 
 /// Seconds of CLOCK_MONOTONIC (1) and CLOCK_BOOTTIME (7), which a time namespace offsets.
+/// Catch the exe of processes that appear in the container (a runtime's helper joining
+/// it for `exec`), keep each open, and once the hunt is over (the helper has exec'd or
+/// exited, so no ETXTBSY) try to append a marker through the kept fd. Reports what was
+/// caught and every write's outcome; never writes to the container's own binaries.
+fn hunt_exe(secs: f64) -> Value {
+    let me = std::process::id().to_string();
+    let own = ["/bin/busybox", "/bin/probe"];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs.max(0.0));
+    let mut held: Vec<(String, String, std::fs::File)> = Vec::new();
+    let mut open_errors: Vec<String> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    while std::time::Instant::now() < deadline && held.len() < 64 {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            break;
+        };
+        for e in dir.filter_map(Result::ok) {
+            let pid = e.file_name().to_string_lossy().into_owned();
+            if pid == me || !pid.bytes().all(|b| b.is_ascii_digit()) || seen.contains(&pid) {
+                continue;
+            }
+            let exe = format!("/proc/{pid}/exe");
+            let Some(target) = readlink(&exe) else {
+                continue;
+            };
+            if own.contains(&target.as_str()) {
+                continue;
+            }
+            seen.insert(pid.clone());
+            match std::fs::File::open(&exe) {
+                Ok(f) => held.push((pid, target, f)),
+                Err(err) => open_errors.push(format!("{pid} {target}: {err}")),
+            }
+        }
+    }
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut caught = Vec::new();
+    let mut writes_ok = 0u64;
+    for (pid, target, f) in &held {
+        use std::os::fd::AsRawFd;
+        let path = format!("/proc/self/fd/{}", f.as_raw_fd());
+        let res = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut w| w.write_all(b"skiff-cve-2019-5736"));
+        if res.is_ok() {
+            writes_ok += 1;
+        }
+        caught.push(obj! {
+            "pid" => pid,
+            "exe" => target,
+            "write_error" => res.err().map(|e| e.to_string()),
+        });
+    }
+    obj! {
+        "caught" => caught,
+        "open_errors" => open_errors,
+        "writes_ok" => writes_ok,
+    }
+}
+
 fn clocks() -> Value {
     let read = |clock: i32| -> Option<f64> {
         let mut ts = libc::timespec {
@@ -497,6 +641,11 @@ mod libc {
         pub fn prctl(option: c_int, ...) -> c_int;
         pub fn getrlimit(resource: u32, rlim: *mut rlimit) -> c_int;
         pub fn access(path: *const c_char, mode: c_int) -> c_int;
+        pub fn fork() -> c_int;
+        pub fn pause() -> c_int;
+        pub fn _exit(code: c_int) -> !;
+        pub fn kill(pid: c_int, sig: c_int) -> c_int;
+        pub fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
     }
 }
 

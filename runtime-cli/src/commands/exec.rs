@@ -12,12 +12,19 @@ use crate::args::ExecArgs;
 use crate::tty_proxy;
 
 pub(super) fn exec(root: &Path, a: ExecArgs) -> Result<i32, CommandError> {
-    refuse_lsm(&a)?;
     let container = Container::load(root, &a.id)?;
-    let process = match &a.process {
+    let mut process = match &a.process {
         Some(path) => read_process(path)?,
         None => process_from_args(&a, &container.state().bundle)?,
     };
+    // The labels go into the process: skiff-core applies them when the
+    // kernel runs the LSM and refuses them, naming the field, when not.
+    if let Some(profile) = &a.apparmor {
+        process.set_apparmor_profile(Some(profile.clone()));
+    }
+    if let Some(label) = &a.process_label {
+        process.set_selinux_label(Some(label.clone()));
+    }
     if process.args().as_ref().is_none_or(Vec::is_empty) {
         return Err(CommandError::option(
             "exec",
@@ -30,6 +37,7 @@ pub(super) fn exec(root: &Path, a: ExecArgs) -> Result<i32, CommandError> {
     opts.console_socket = a.console_socket.clone();
     opts.pid_file = a.pid_file.clone();
     opts.preserve_fds = a.preserve_fds;
+    opts.ignore_paused = a.ignore_paused;
     let console = if terminal && !a.detach {
         let (ours, theirs) = tty_proxy::console_pair()?;
         opts.console_fd = Some(theirs);
@@ -53,23 +61,6 @@ pub(super) fn exec(root: &Path, a: ExecArgs) -> Result<i32, CommandError> {
         None => forward_signals_until_exit(proc.pid())?,
     };
     Ok(status.code())
-}
-
-/// skiff has no LSM support: a label it cannot apply is an error.
-fn refuse_lsm(a: &ExecArgs) -> Result<(), CommandError> {
-    if a.apparmor.is_some() {
-        return Err(CommandError::option(
-            "--apparmor",
-            "AppArmor is not supported by skiff",
-        ));
-    }
-    if a.process_label.is_some() {
-        return Err(CommandError::option(
-            "--process-label",
-            "SELinux is not supported by skiff",
-        ));
-    }
-    Ok(())
 }
 
 fn read_process(path: &Path) -> Result<Process, CommandError> {

@@ -2,14 +2,19 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use std::path::{Path, PathBuf};
 
@@ -55,6 +60,14 @@ pub enum CommandError {
     /// `spec` would overwrite the bundle's config.json.
     #[error("File {0} exists. Remove it first")]
     SpecExists(PathBuf),
+    /// The host's `ps` failed or printed something unexpected.
+    #[error("ps {args}: {why}")]
+    Ps {
+        /// The options it ran with.
+        args: String,
+        /// What went wrong.
+        why: String,
+    },
     /// The foreground terminal could not be proxied.
     #[error(transparent)]
     Tty(#[from] TtyError),
@@ -82,13 +95,14 @@ pub fn dispatch(command: Command, root: &Path) -> Result<i32, CommandError> {
         Command::List(a) => list::list(root, a).map(|()| 0),
         Command::Spec(a) => spec::spec(a).map(|()| 0),
         Command::Features => features::features().map(|()| 0),
-        other @ (Command::Pause(_)
-        | Command::Resume(_)
-        | Command::Ps(_)
-        | Command::Events(_)
-        | Command::Update(_)
-        | Command::Checkpoint(_)
-        | Command::Restore(_)) => Err(CommandError::NotImplemented(other.name())),
+        Command::Pause(a) => pause::pause(root, &a.id).map(|()| 0),
+        Command::Resume(a) => resume::resume(root, &a.id).map(|()| 0),
+        Command::Ps(a) => ps::ps(root, a).map(|()| 0),
+        Command::Events(a) => events::events(root, a).map(|()| 0),
+        Command::Update(a) => update::update(root, a).map(|()| 0),
+        other @ (Command::Checkpoint(_) | Command::Restore(_)) => {
+            Err(CommandError::NotImplemented(other.name()))
+        }
     }
 }
 

@@ -34,7 +34,9 @@ pub enum CgroupError {
     #[error("no cgroup hierarchy is mounted")]
     NotMounted,
     /// The cgroup exists and may not be reused.
-    #[error("cgroup {path} is {why}: refusing to reuse it")]
+    #[error(
+        "linux.cgroupsPath: cgroup {path} is {why} (another container's?): refusing to reuse it"
+    )]
     InUse {
         /// The cgroup directory.
         path: PathBuf,
@@ -86,7 +88,7 @@ pub enum CgroupError {
         path: PathBuf,
     },
     /// A bpf(2) step of the v2 device filter failed.
-    #[error("bpf {op}: {source}")]
+    #[error("bpf {op}: {source}{}", verifier_log(.log))]
     Bpf {
         /// The step: `load`, `attach`, `query`, `detach`.
         op: &'static str,
@@ -111,5 +113,15 @@ impl CgroupError {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// The verifier's log, when there is one, on lines after the error.
+fn verifier_log(log: &str) -> String {
+    let log = log.trim();
+    if log.is_empty() {
+        String::new()
+    } else {
+        format!(" (verifier: {})", log.replace('\n', "; "))
     }
 }

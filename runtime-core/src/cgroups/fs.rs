@@ -110,15 +110,31 @@ pub(crate) fn mkdir_all(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
 }
 
 /// Remove the cgroup directories `made` (outermost first), innermost first,
-/// retrying a busy one briefly: exiting processes leave cgroups late.
+/// retrying a busy one briefly: exiting processes leave cgroups late. A
+/// directory that still holds a child cgroup stays, without error: a parent
+/// skiff made for one container may since hold another's cgroup (two
+/// containers under one `/namespace/` prefix); it is left behind then, as
+/// runc leaves every parent it made.
 pub(crate) fn remove_all(made: &[PathBuf]) -> Result<(), CgroupError> {
     let mut first_err = None;
     for d in made.iter().rev() {
+        if has_child_dir(d) {
+            continue;
+        }
         if let Err(e) = rmdir_retry(d) {
             first_err.get_or_insert(e);
         }
     }
     first_err.map_or(Ok(()), Err)
+}
+
+/// Whether `dir` has a subdirectory (a child cgroup).
+fn has_child_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+    })
 }
 
 /// Remove one cgroup directory. On a real cgroupfs only the directory goes
@@ -178,4 +194,30 @@ fn remove_plain_files(dir: &Path) -> Result<(), CgroupError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod remove_tests {
+    use super::*;
+
+    #[test]
+    fn a_made_parent_holding_another_cgroup_stays() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let parent = tmp.path().join("ns");
+        let leaf = parent.join("a");
+        let sibling = parent.join("b");
+        for d in [&leaf, &sibling] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(leaf.join("cgroup.procs"), "").expect("file");
+        remove_all(&[parent.clone(), leaf.clone()]).expect("remove");
+        assert!(!leaf.exists(), "the container's own cgroup goes");
+        assert!(
+            sibling.exists() && parent.exists(),
+            "the shared parent stays"
+        );
+        std::fs::remove_dir(&sibling).expect("rmdir sibling");
+        remove_all(&[parent.clone()]).expect("remove parent");
+        assert!(!parent.exists(), "an empty made parent goes");
+    }
 }

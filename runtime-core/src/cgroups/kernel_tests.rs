@@ -283,3 +283,37 @@ fn kernel_bad_input_leaves_nothing_behind() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+fn alive(pid: Pid) -> bool {
+    crate::container::proc_stat(pid.as_raw()).is_some_and(|(s, _)| !matches!(s, 'Z' | 'X'))
+}
+
+#[test]
+fn kernel_remove_kills_a_frozen_leftover_and_removes_the_parents_made() {
+    let Some(h) = host() else { return };
+    if !h.v1_root.contains_key("freezer") {
+        eprintln!("skipped: no v1 freezer");
+        return;
+    }
+    let mut child = gated_shell("/bin/sleep 30; /bin/sleep 30");
+    let linux = format!(r#"{{"cgroupsPath": "{}/parent/leaf"}}"#, name("remove"));
+    let (driver, paths) = match place_in(&h, &linux, &child) {
+        Ok(d) => d,
+        Err(e) => panic!("place: {e}"),
+    };
+    go(&mut child);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(driver.set_frozen(true).is_ok());
+    let left = driver.pids().unwrap_or_default();
+    assert_eq!(left.len(), 2, "{left:?}");
+    // A frozen process only dies of SIGKILL once thawed: remove does both.
+    let removed = remove(&paths);
+    assert!(removed.is_ok(), "{removed:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while left.iter().any(|p| alive(Pid::from_raw(*p))) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!left.iter().any(|p| alive(Pid::from_raw(*p))), "{left:?}");
+    assert!(all_gone(&paths), "left behind: {paths:?}");
+    let _ = child.wait();
+}

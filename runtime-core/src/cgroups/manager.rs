@@ -22,8 +22,13 @@ pub(crate) trait CgroupManager {
     /// Make the cgroup and any missing parents; a frozen or populated
     /// cgroup is refused.
     fn create(&mut self) -> Result<(), CgroupError>;
-    /// Write `resources` (checked beforehand) and the device `rules`.
-    fn apply(&self, resources: &LinuxResources, rules: &[DeviceRule]) -> Result<(), CgroupError>;
+    /// Write `resources` (checked beforehand) and the device `rules` (left
+    /// alone when `None`, as on update).
+    fn apply(
+        &self,
+        resources: &LinuxResources,
+        rules: Option<&[DeviceRule]>,
+    ) -> Result<(), CgroupError>;
     /// Move `pid` into the cgroup.
     fn add(&self, pid: Pid) -> Result<(), CgroupError>;
     /// Freeze (`true`) or thaw every process of the cgroup, and wait for it.
@@ -54,6 +59,26 @@ pub struct CgroupPaths {
     /// The directories skiff made, outermost first: delete removes these.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub created: Vec<PathBuf>,
+}
+
+impl CgroupPaths {
+    /// No cgroup at all (a record from before cgroups were recorded).
+    pub fn is_empty(&self) -> bool {
+        self.v1.is_empty() && self.unified.is_none()
+    }
+
+    /// Every cgroup directory, each once (v1 controllers may share one).
+    pub fn dirs(&self) -> Vec<&std::path::Path> {
+        let mut d: Vec<&std::path::Path> = self
+            .v1
+            .values()
+            .chain(&self.unified)
+            .map(PathBuf::as_path)
+            .collect();
+        d.sort();
+        d.dedup();
+        d
+    }
 }
 
 /// The drivers.
@@ -128,7 +153,11 @@ impl CgroupManager for Driver {
         }
     }
 
-    fn apply(&self, resources: &LinuxResources, rules: &[DeviceRule]) -> Result<(), CgroupError> {
+    fn apply(
+        &self,
+        resources: &LinuxResources,
+        rules: Option<&[DeviceRule]>,
+    ) -> Result<(), CgroupError> {
         match self {
             Driver::V1(v1) => v1.apply(resources, rules, false),
             Driver::V2(v2) => v2.apply(resources, rules),

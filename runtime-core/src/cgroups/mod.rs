@@ -1,12 +1,15 @@
 //! The cgroup manager: a container's cgroups from `linux.cgroupsPath` and
 //! `linux.resources`, on cgroupfs v1, v2 or hybrid hosts (detected).
 //!
-//! The seam the launch uses: [`place`] makes the cgroups and moves the init
-//! process I into them right after it starts, before it clones the container
-//! process, so no container code runs outside them; [`join`] moves an exec's
-//! init into the container's cgroups; [`destroy`] removes them on delete.
-//! Every resource value is checked (`validate`) before anything is made, and
-//! a failure after that removes what was made.
+//! The seam the launch uses: [`prepare`] makes the cgroups and [`add`] moves
+//! the init process I into them right after it starts, before it clones the
+//! container process, so no container code runs outside them; the paths are
+//! recorded in the container's state ([`CgroupPaths`]), and every later
+//! command works on the recorded cgroups: exec [`add`]s its init, `kill
+//! --all` signals through [`kill_all`], pause/resume freeze, `update` applies
+//! new resources, `delete` [`remove`]s exactly them and the parents skiff
+//! made. Every resource value is checked (`validate`) before anything is
+//! made, and a failure after that removes what was made.
 //!
 //! Layout: `manager` (the trait and the closed enum of drivers), `v1`, `v2`
 //! (cgroupfs drivers), `hierarchy` (host detection; injectable for tests),
@@ -20,6 +23,7 @@ mod error;
 mod fs;
 mod hierarchy;
 mod manager;
+mod oom;
 mod path;
 mod stats;
 mod v1;
@@ -30,6 +34,8 @@ mod validate;
 mod kernel_tests;
 #[cfg(test)]
 mod testutil;
+#[cfg(test)]
+mod update_tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -40,14 +46,11 @@ use oci_spec::runtime::{LinuxResources, Spec};
 
 pub use error::CgroupError;
 pub use manager::CgroupPaths;
-// Exported from lib.rs once wired (see the cgroup report).
-#[allow(unused_imports)]
+pub use oom::{OomWait, OomWatcher};
 pub use stats::{CpuStats, HugetlbStats, IoEntry, MemoryStats, PidsStats, Stats};
 
 use hierarchy::Hierarchy;
 use manager::{CgroupManager, Driver};
-
-use crate::Error;
 
 fn resources(spec: &Spec) -> LinuxResources {
     spec.linux()
@@ -88,102 +91,125 @@ fn driver_for(spec: &Spec, id: &str, h: &Hierarchy) -> Result<Driver, CgroupErro
     })
 }
 
-/// Check the spec, make the cgroups, apply the resources, add `pid`; on any
-/// failure remove what was made.
-fn set_up(mut driver: Driver, spec: &Spec, pid: Pid) -> Result<CgroupPaths, CgroupError> {
+/// Check the spec, make the cgroups and apply the resources; on any failure
+/// remove what was made.
+fn make(mut driver: Driver, spec: &Spec) -> Result<CgroupPaths, CgroupError> {
     let res = resources(spec);
     validate::resources(&res)?;
     let rules = devices::rules(spec)?;
     driver.create()?;
-    let result = driver.apply(&res, &rules).and_then(|()| driver.add(pid));
-    if let Err(e) = result {
+    if let Err(e) = driver.apply(&res, Some(&rules)) {
         let _ = driver.destroy();
         return Err(e);
     }
     Ok(driver.paths())
 }
 
-/// Make the cgroups of container `id` and place its init process `init` in
-/// them; returns where they are, to be recorded in the container's state.
-pub(crate) fn create(spec: &Spec, id: &str, init: Pid) -> Result<CgroupPaths, CgroupError> {
-    let h = Hierarchy::detect()?;
-    set_up(driver_for(spec, id, &h)?, spec, init)
-}
-
-/// The launch seam for `create` (without the id: a spec with no
-/// cgroupsPath is left in the caller's cgroup until the caller passes the
-/// id; see [`create`]).
-pub(crate) fn place(spec: &Spec, init: Pid) -> Result<(), Error> {
-    let has_path = spec.linux().as_ref().is_some_and(|l| {
-        l.cgroups_path()
-            .as_ref()
-            .is_some_and(|p| !p.as_os_str().is_empty())
-    });
-    if has_path {
-        create(spec, "", init)?;
+/// [`make`], then add `pid` (the kernel tests' shortcut).
+#[cfg(test)]
+fn set_up(driver: Driver, spec: &Spec, pid: Pid) -> Result<CgroupPaths, CgroupError> {
+    let paths = make(driver, spec)?;
+    if let Err(e) = Driver::from_paths(&paths).add(pid) {
+        let _ = remove(&paths);
+        return Err(e);
     }
-    Ok(())
+    Ok(paths)
 }
 
-/// Put the init process of an exec into the cgroups of the container
-/// process `container` (read from /proc, so the record is not needed).
-pub(crate) fn join(_spec: &Spec, container: i32, init: Pid) -> Result<(), Error> {
-    let paths = paths_of(container)?;
-    Driver::from_paths(&paths).add(init)?;
-    Ok(())
-}
-
-/// Remove the cgroups of container `id`, recomputed from its spec (only the
-/// container's own directories: parents it made are in [`CgroupPaths`]).
-pub(crate) fn destroy(spec: &Spec, id: &str) {
-    let Ok(h) = Hierarchy::detect() else { return };
-    if let Ok(driver) = driver_for(spec, id, &h) {
-        let _ = driver.destroy();
-    }
-}
-
-/// Remove recorded cgroups, with the parents skiff made for them.
-// Used once container/kill.rs and processes.rs are wired (see the report).
-#[allow(dead_code)]
-pub(crate) fn destroy_paths(paths: &CgroupPaths) -> Result<(), CgroupError> {
-    Driver::from_paths(paths).destroy()
-}
-
-/// The cgroups process `pid` is in, from /proc/PID/cgroup.
-pub(crate) fn paths_of(pid: i32) -> Result<CgroupPaths, CgroupError> {
+/// Make the cgroups of container `id` from its spec (`linux.cgroupsPath`,
+/// by default the id relative to the caller's cgroup, as runc's cgroupfs
+/// driver) and apply `linux.resources`; returns where they are, to be
+/// recorded in the container's state. Nothing is left on failure.
+pub(crate) fn prepare(spec: &Spec, id: &str) -> Result<CgroupPaths, CgroupError> {
     let h = Hierarchy::detect()?;
-    let file = format!("/proc/{pid}/cgroup");
-    let text = std::fs::read_to_string(&file).map_err(|source| CgroupError::Io {
-        op: "read",
-        path: file.into(),
-        source,
-    })?;
-    let mut paths = CgroupPaths::default();
-    for line in text.lines() {
-        let mut f = line.splitn(3, ':');
-        let (Some(_), Some(ctrls), Some(p)) = (f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        let rel = p.trim_start_matches('/');
-        if ctrls.is_empty() {
-            paths.unified = h.unified.as_ref().map(|u| u.join(rel));
-        }
-        for c in ctrls.split(',') {
-            if let Some(root) = h.v1_root.get(c) {
-                paths.v1.insert(c.to_owned(), root.join(rel));
+    make(driver_for(spec, id, &h)?, spec)
+}
+
+/// Move `pid` into the recorded cgroups (a container's init, or an exec's).
+pub(crate) fn add(paths: &CgroupPaths, pid: Pid) -> Result<(), CgroupError> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    Driver::from_paths(paths).add(pid)
+}
+
+/// Change the resources of existing cgroups (`update`): `delta` holds what
+/// changes, `current` what was applied before; both merged are checked
+/// first, then only `delta` is written (with the other half of a cpu
+/// quota/period pair, which cgroup v2 writes together). The device rules are
+/// left alone. Returns the merged resources, to be recorded.
+pub(crate) fn update(
+    paths: &CgroupPaths,
+    current: &LinuxResources,
+    delta: &LinuxResources,
+) -> Result<LinuxResources, CgroupError> {
+    if paths.is_empty() {
+        return Err(CgroupError::invalid(
+            "linux.resources",
+            "the container has no cgroups to update",
+        ));
+    }
+    let encode = |r: &LinuxResources| {
+        serde_json::to_value(r).map_err(|e| CgroupError::invalid("linux.resources", e.to_string()))
+    };
+    let (mut merged, mut delta_v) = (encode(current)?, encode(delta)?);
+    merge_json(&mut merged, &delta_v);
+    if let (Some(d), Some(m)) = (delta_v.get_mut("cpu"), merged.get("cpu")) {
+        for key in ["quota", "period"] {
+            if d.get(key).is_none() {
+                if let (Some(v), Some(obj)) = (m.get(key), d.as_object_mut()) {
+                    obj.insert(key.to_owned(), v.clone());
+                }
             }
         }
     }
-    if !paths.v1.is_empty()
-        && paths
-            .unified
-            .as_ref()
-            .is_some_and(|u| Some(u) == h.unified.as_ref())
-    {
-        // A hybrid host whose unified tree the process was never put in.
-        paths.unified = None;
+    let decode = |v: serde_json::Value| {
+        serde_json::from_value::<LinuxResources>(v)
+            .map_err(|e| CgroupError::invalid("linux.resources", e.to_string()))
+    };
+    let (merged, delta) = (decode(merged)?, decode(delta_v)?);
+    validate::resources(&merged)?;
+    validate::resources(&delta)?;
+    Driver::from_paths(paths).apply(&delta, None)?;
+    Ok(merged)
+}
+
+/// Overlay `top` on `base`: objects merge key by key, anything else replaces.
+fn merge_json(base: &mut serde_json::Value, top: &serde_json::Value) {
+    match (base, top) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(t)) => {
+            for (k, v) in t {
+                match b.get_mut(k) {
+                    Some(slot) => merge_json(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, t) => *b = t.clone(),
     }
-    Ok(paths)
+}
+
+/// Remove recorded cgroups, with the parents skiff made for them. Processes
+/// still in them are killed first (thawed if frozen, so that SIGKILL lands),
+/// and those that are this process's children are reaped.
+pub(crate) fn remove(paths: &CgroupPaths) -> Result<(), CgroupError> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let driver = Driver::from_paths(paths);
+    let left = driver.pids().unwrap_or_default();
+    if !left.is_empty() {
+        kill_all(paths, Signal::SIGKILL)?;
+        for pid in left {
+            let _ = nix::sys::wait::waitpid(
+                Pid::from_raw(pid),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            );
+        }
+    }
+    driver.destroy()
 }
 
 /// Freeze or thaw every process in the cgroups.
@@ -191,9 +217,14 @@ pub(crate) fn set_frozen(paths: &CgroupPaths, frozen: bool) -> Result<(), Cgroup
     Driver::from_paths(paths).set_frozen(frozen)
 }
 
-/// Whether the cgroups of the process `pid` are frozen (false if unknown).
-pub(crate) fn pid_is_frozen(pid: i32) -> bool {
-    paths_of(pid).is_ok_and(|p| Driver::from_paths(&p).is_frozen().unwrap_or(false))
+/// Whether the cgroups are frozen (false when unknown or absent).
+pub(crate) fn is_frozen(paths: &CgroupPaths) -> bool {
+    !paths.is_empty() && Driver::from_paths(paths).is_frozen().unwrap_or(false)
+}
+
+/// A watcher for OOM events of the memory cgroup (`None` without one).
+pub(crate) fn watch_oom(paths: &CgroupPaths) -> Result<Option<OomWatcher>, CgroupError> {
+    OomWatcher::new(paths)
 }
 
 /// Resource usage.
@@ -201,16 +232,20 @@ pub(crate) fn stats(paths: &CgroupPaths) -> Result<Stats, CgroupError> {
     Driver::from_paths(paths).stats()
 }
 
-/// Every process in the cgroups.
-// Used once container/kill.rs and processes.rs are wired (see the report).
-#[allow(dead_code)]
+/// Every process in the cgroups, sorted.
 pub(crate) fn pids(paths: &CgroupPaths) -> Result<Vec<i32>, CgroupError> {
     Driver::from_paths(paths).pids()
 }
 
-/// Signal every process in the cgroups (cgroup.kill for SIGKILL on v2).
-// Used once container/kill.rs and processes.rs are wired (see the report).
-#[allow(dead_code)]
+/// Signal every process in the cgroups: v2 writes cgroup.kill for SIGKILL,
+/// v1 freezes, signals each process and thaws, as runc does. A frozen
+/// (paused) container stays frozen, except for SIGKILL: it is thawed so that
+/// the signal is delivered.
 pub(crate) fn kill_all(paths: &CgroupPaths, signal: Signal) -> Result<(), CgroupError> {
-    Driver::from_paths(paths).kill_all(signal)
+    let driver = Driver::from_paths(paths);
+    driver.kill_all(signal)?;
+    if signal == Signal::SIGKILL && driver.is_frozen().unwrap_or(false) {
+        driver.set_frozen(false)?;
+    }
+    Ok(())
 }

@@ -55,9 +55,10 @@ pub struct MemoryStats {
     pub cache: u64,
     /// Anonymous memory (`rss` on v1, `anon` on v2).
     pub rss: u64,
-    /// Swap in use (v1: memory+swap minus memory).
+    /// Swap in use (v1: memory+swap usage minus memory usage).
     pub swap_usage: u64,
-    /// The swap limit (v1: memory+swap).
+    /// The memory+swap limit, as v1's memsw (v2: memory.max +
+    /// memory.swap.max); `u64::MAX` or the kernel's largest value when none.
     pub swap_limit: u64,
     /// Times the limit was hit (v1 failcnt, v2 `max` events).
     pub failcnt: u64,

@@ -9,9 +9,10 @@ use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
 
 use super::{record, Container, ContainerBuilder, Record, StateError, Status};
+use crate::cgroups::{self, CgroupPaths};
 use crate::hooks::{self, HookState};
 use crate::launch::{self, LaunchKind, LaunchPlan};
-use crate::{cgroups, process, spec, Error};
+use crate::{process, spec, Error};
 
 pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
     crate::id::validate_id(&b.id)?;
@@ -110,6 +111,8 @@ fn create_in(
     let annotations = spec.annotations().clone().unwrap_or_default();
     let mut observer = CreateObserver {
         spec: &spec,
+        id: &b.id,
+        cgroups: None,
         state: HookState {
             oci_version: spec.version().clone(),
             id: b.id.clone(),
@@ -119,11 +122,17 @@ fn create_in(
             annotations: annotations.clone(),
         },
     };
-    let pid = launch::launch(&plan, &mut observer).inspect_err(|_| {
-        // The launch placed I (and C) in the container's cgroups: both are
-        // gone now, so the cgroups can go too.
-        cgroups::destroy(&spec, &b.id);
-    })?;
+    let launched = launch::launch(&plan, &mut observer);
+    let cgroup_paths = observer.cgroups.take().unwrap_or_default();
+    let pid = match launched {
+        Ok(pid) => pid,
+        Err(e) => {
+            // The launch killed and reaped what it started; anything else
+            // in the cgroups goes with them.
+            let _ = cgroups::remove(&cgroup_paths);
+            return Err(e.into());
+        }
+    };
     drop(console);
     let record = Record {
         id: b.id.clone(),
@@ -137,6 +146,7 @@ fn create_in(
         owner: owner(),
         annotations,
         spec,
+        cgroups: cgroup_paths,
     };
     let written = record::write(dir, &record).and_then(|()| match &b.pid_file {
         Some(path) => write_pid_file(path, pid),
@@ -145,7 +155,7 @@ fn create_in(
     if let Err(e) = written {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
         let _ = nix::sys::wait::waitpid(pid, None);
-        cgroups::destroy(&record.spec, &b.id);
+        let _ = cgroups::remove(&record.cgroups);
         return Err(e.into());
     }
     Ok(Container {
@@ -166,28 +176,59 @@ pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<(), StateError> {
         })
 }
 
+/// The caller's user name for `list`'s OWNER column, read from /etc/passwd
+/// directly (no NSS: the release binary is linked statically), else the uid.
 fn owner() -> String {
-    let uid = nix::unistd::getuid();
-    match nix::unistd::User::from_uid(uid) {
-        Ok(Some(u)) => u.name,
-        _ => uid.to_string(),
-    }
+    let uid = nix::unistd::getuid().as_raw();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| user_name(&text, uid))
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// The name of `uid` in the text of a passwd file.
+fn user_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?.parse::<u32>().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
 }
 
 /// P's work during the handshake: cgroup placement and the runtime-side hooks.
 struct CreateObserver<'a> {
     spec: &'a Spec,
+    id: &'a str,
+    /// The cgroups once made: removed by `create_in` if the launch fails.
+    cgroups: Option<CgroupPaths>,
     state: HookState,
 }
 
 impl launch::LaunchObserver for CreateObserver<'_> {
     fn init_started(&mut self, init_pid: Pid) -> Result<(), Error> {
-        cgroups::place(self.spec, init_pid)
+        let paths = cgroups::prepare(self.spec, self.id)?;
+        let paths = self.cgroups.insert(paths);
+        cgroups::add(paths, init_pid)?;
+        Ok(())
     }
 
     fn create_runtime(&mut self, pid: Pid) -> Result<(), Error> {
         self.state.pid = pid.as_raw();
         hooks::run_prestart_and_create_runtime(self.spec, &self.state)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_name;
+
+    #[test]
+    fn user_name_from_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nbad line\nnobody:x:65534:65534::/:/bin/false\n";
+        assert_eq!(user_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(user_name(passwd, 65534).as_deref(), Some("nobody"));
+        assert_eq!(user_name(passwd, 1000), None);
     }
 }

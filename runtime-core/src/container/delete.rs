@@ -29,7 +29,9 @@ impl Container {
         if status != Status::Stopped {
             self.kill_and_wait()?;
         }
-        cgroups::destroy(&self.record.spec, self.id());
+        // What is left in the cgroups (a container without a pid namespace
+        // of its own may leave processes behind its init) is killed first.
+        cgroups::remove(&self.record.cgroups)?;
         std::fs::remove_dir_all(&self.dir).map_err(|source| StateError::Io {
             path: self.dir.clone(),
             source,
@@ -41,14 +43,15 @@ impl Container {
         Ok(())
     }
 
-    fn kill_and_wait(&self) -> Result<(), StateError> {
+    fn kill_and_wait(&self) -> Result<(), Error> {
         let pid = self.record.pid;
         let fd = match pidfd(pid) {
             Ok(fd) => fd,
             Err(_) => return Ok(()), // already gone
         };
-        for target in self.processes() {
-            let _ = kill(Pid::from_raw(target), Signal::SIGKILL);
+        // A paused container is thawed so that SIGKILL is delivered.
+        if self.signal_all(Signal::SIGKILL).is_err() {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
         poll(&mut fds, PollTimeout::NONE).map_err(|source| StateError::Sys {

@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
 use super::wait::wait_pid;
-use super::{Container, ExitStatus, StateError};
+use super::{Container, ExitStatus, StateError, Status};
 use crate::launch::{self, LaunchKind, LaunchPlan, Stdio};
 use crate::{cgroups, Error};
 
@@ -27,6 +27,9 @@ pub struct ExecOptions {
     pub preserve_fds: u32,
     /// The process's stdin, stdout and stderr (default: the caller's).
     pub stdio: Stdio,
+    /// Allow an exec in a paused container (runc's `--ignore-paused`): the
+    /// process joins the frozen cgroups and runs once the container resumes.
+    pub ignore_paused: bool,
 }
 
 impl ExecOptions {
@@ -39,6 +42,7 @@ impl ExecOptions {
             pid_file: None,
             preserve_fds: 0,
             stdio: Stdio::default(),
+            ignore_paused: false,
         }
     }
 }
@@ -65,7 +69,7 @@ impl Container {
     /// Start `opts.process` inside the container; returns once it runs.
     pub fn exec(&self, opts: ExecOptions) -> Result<ExecProcess, Error> {
         let status = self.status();
-        if !status.can_exec() {
+        if !(status.can_exec() || opts.ignore_paused && status == Status::Paused) {
             return Err(StateError::WrongStatus {
                 id: self.id().to_owned(),
                 op: "exec",
@@ -117,11 +121,8 @@ struct ExecObserver<'a> {
 
 impl launch::LaunchObserver for ExecObserver<'_> {
     fn init_started(&mut self, init_pid: Pid) -> Result<(), Error> {
-        cgroups::join(
-            &self.container.record.spec,
-            self.container.record.pid,
-            init_pid,
-        )
+        cgroups::add(&self.container.record.cgroups, init_pid)?;
+        Ok(())
     }
 
     fn create_runtime(&mut self, _pid: Pid) -> Result<(), Error> {

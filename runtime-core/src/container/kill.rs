@@ -4,7 +4,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::{record, Container, StateError, Status};
-use crate::Error;
+use crate::{cgroups, Error};
 
 /// Parse a signal as runc does: `9`, `KILL` or `SIGKILL` (any case).
 pub fn parse_signal(s: &str) -> Result<Signal, StateError> {
@@ -23,13 +23,42 @@ pub fn parse_signal(s: &str) -> Result<Signal, StateError> {
 
 impl Container {
     /// Send `signal` to the container process; with `all`, to every process
-    /// in the container's pid namespace.
+    /// of the container: those in its cgroups (v2: cgroup.kill for SIGKILL;
+    /// v1: frozen, signalled, thawed), or, for a container without recorded
+    /// cgroups, those in its pid namespace. As runc, `all` also reaches what
+    /// is left of a stopped container, and SIGKILL thaws a paused container
+    /// so that it is delivered.
     pub fn kill(&self, signal: Signal, all: bool) -> Result<(), Error> {
         let _lock = record::lock(&self.dir, self.id())?;
-        self.require(Status::can_kill, "kill")?;
+        if all {
+            let status = self.status();
+            if status == Status::Stopped && !self.record.cgroups.is_empty() {
+                cgroups::kill_all(&self.record.cgroups, signal)?;
+                return Ok(());
+            }
+            self.require(Status::can_kill, "kill")?;
+            return self.signal_all(signal);
+        }
+        let status = self.require(Status::can_kill, "kill")?;
         let pid = self.record.pid;
-        let targets = if all { self.processes() } else { vec![pid] };
-        for target in targets {
+        kill(Pid::from_raw(pid), signal).map_err(|source| StateError::Sys {
+            op: format!("kill {pid}"),
+            source,
+        })?;
+        if status == Status::Paused && signal == Signal::SIGKILL {
+            cgroups::set_frozen(&self.record.cgroups, false)?;
+        }
+        Ok(())
+    }
+
+    /// Signal every process of the running container (see [`Self::kill`]).
+    pub(crate) fn signal_all(&self, signal: Signal) -> Result<(), Error> {
+        if !self.record.cgroups.is_empty() {
+            cgroups::kill_all(&self.record.cgroups, signal)?;
+            return Ok(());
+        }
+        let pid = self.record.pid;
+        for target in self.ns_processes() {
             match kill(Pid::from_raw(target), signal) {
                 Ok(()) | Err(nix::Error::ESRCH) if target != pid => {}
                 Ok(()) => {}
@@ -45,9 +74,9 @@ impl Container {
         Ok(())
     }
 
-    /// The pids of the container's processes: its init, and when it has a pid
-    /// namespace of its own, every process in it.
-    pub(crate) fn processes(&self) -> Vec<i32> {
+    /// The pids of the container's processes without cgroups: its init, and
+    /// when it has a pid namespace of its own, every process in it.
+    fn ns_processes(&self) -> Vec<i32> {
         let init = self.record.pid;
         let ns_of = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
         let (Some(theirs), Some(ours)) = (ns_of(init), ns_of(std::process::id() as i32)) else {

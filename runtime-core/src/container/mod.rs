@@ -7,11 +7,13 @@ mod exec;
 mod kill;
 mod list;
 mod pause;
+mod processes;
 mod record;
 mod resume;
 mod start;
 mod stats;
 mod status;
+mod update;
 mod wait;
 
 use std::collections::HashMap;
@@ -21,6 +23,8 @@ use serde::Serialize;
 
 pub use builder::ContainerBuilder;
 pub use exec::{ExecOptions, ExecProcess};
+#[cfg(test)]
+pub(crate) use record::proc_stat;
 pub(crate) use record::Record;
 pub use status::Status;
 pub use wait::ExitStatus;
@@ -76,6 +80,15 @@ pub enum StateError {
     /// A signal name or number that does not exist.
     #[error("unknown signal {0:?}")]
     UnknownSignal(String),
+    /// The operation needs the container's cgroups, and none are recorded
+    /// (a container created by an older skiff).
+    #[error("cannot {op} container {id}: it has no recorded cgroup")]
+    NoCgroup {
+        /// The container.
+        id: String,
+        /// What was asked.
+        op: &'static str,
+    },
 }
 
 /// The OCI state of a container (runtime.md), with runc's extra fields.
@@ -134,6 +147,23 @@ impl Container {
     /// The spec the container was created from.
     pub fn spec(&self) -> &oci_spec::runtime::Spec {
         &self.record.spec
+    }
+
+    /// Where the container's cgroups are (empty for a container created by
+    /// a skiff that did not record them).
+    pub fn cgroup_paths(&self) -> &crate::CgroupPaths {
+        &self.record.cgroups
+    }
+
+    /// The recorded cgroups, or an error naming `op` when there are none.
+    fn cgroups(&self, op: &'static str) -> Result<&crate::CgroupPaths, StateError> {
+        if self.record.cgroups.is_empty() {
+            return Err(StateError::NoCgroup {
+                id: self.record.id.clone(),
+                op,
+            });
+        }
+        Ok(&self.record.cgroups)
     }
 
     /// The state root this container lives under.

@@ -9,8 +9,7 @@ impl Container {
     pub fn pause(&self) -> Result<(), Error> {
         let _lock = record::lock(&self.dir, self.id())?;
         self.require(|s| matches!(s, Status::Running | Status::Created), "pause")?;
-        let paths = cgroups::paths_of(self.record.pid)?;
-        cgroups::set_frozen(&paths, true)?;
+        cgroups::set_frozen(self.cgroups("pause")?, true)?;
         Ok(())
     }
 }

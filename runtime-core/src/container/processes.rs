@@ -8,7 +8,6 @@ impl Container {
     /// container's cgroup, sorted.
     pub fn processes(&self) -> Result<Vec<i32>, Error> {
         self.require(Status::can_kill, "list processes of")?;
-        let paths = cgroups::paths_of(self.record.pid)?;
-        Ok(cgroups::pids(&paths)?)
+        Ok(cgroups::pids(self.cgroups("list processes of")?)?)
     }
 }

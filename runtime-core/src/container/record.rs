@@ -12,6 +12,7 @@ use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
 use super::{StateError, Status};
+use crate::cgroups::{self, CgroupPaths};
 
 /// What skiff remembers of a container between commands.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +30,9 @@ pub(crate) struct Record {
     pub(crate) annotations: HashMap<String, String>,
     /// The spec the container was created from (hooks and exec need it).
     pub(crate) spec: Spec,
+    /// Its cgroups (empty in records written before they were recorded).
+    #[serde(default)]
+    pub(crate) cgroups: CgroupPaths,
 }
 
 pub(crate) const STATE_FILE: &str = "state.json";
@@ -128,7 +132,7 @@ pub(crate) fn status(dir: &Path, record: &Record) -> Status {
     }
     match proc_stat(record.pid) {
         Some((state, start)) if start == record.pid_start && !matches!(state, 'Z' | 'X' | 'x') => {
-            if crate::cgroups::pid_is_frozen(record.pid) {
+            if cgroups::is_frozen(&record.cgroups) {
                 Status::Paused
             } else if dir.join(FIFO).exists() {
                 Status::Created
@@ -175,6 +179,25 @@ mod tests {
         let (state, start) = proc_stat(std::process::id() as i32).expect("own stat");
         assert!(matches!(state, 'R' | 'S'));
         assert!(start > 0);
+    }
+
+    #[test]
+    fn old_records_have_no_cgroups() {
+        let spec = crate::spec::default_spec();
+        let mut v = serde_json::json!({
+            "id": "x", "pid": 1, "pid_start": 2, "bundle": "/b", "rootfs": "/b/r",
+            "created": "t", "owner": "root", "annotations": {}, "spec": spec,
+        });
+        let old: Result<Record, _> = serde_json::from_value(v.clone());
+        assert!(old.is_ok_and(|r| r.cgroups.is_empty()));
+        v["cgroups"] = serde_json::json!({"v1": {"memory": "/m/x"}, "created": ["/m/x"]});
+        let new: Result<Record, _> = serde_json::from_value(v);
+        let new = new.map(|r| r.cgroups);
+        assert!(
+            new.as_ref()
+                .is_ok_and(|c| !c.is_empty() && c.created.len() == 1),
+            "{new:?}"
+        );
     }
 
     #[test]

@@ -8,8 +8,7 @@ impl Container {
     pub fn resume(&self) -> Result<(), Error> {
         let _lock = record::lock(&self.dir, self.id())?;
         self.require(|s| s == Status::Paused, "resume")?;
-        let paths = cgroups::paths_of(self.record.pid)?;
-        cgroups::set_frozen(&paths, false)?;
+        cgroups::set_frozen(self.cgroups("resume")?, false)?;
         Ok(())
     }
 }

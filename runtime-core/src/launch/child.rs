@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-use nix::fcntl::{open, openat, OFlag};
+use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
 
 use super::channel::Channel;
@@ -21,8 +21,13 @@ fn at<E: std::fmt::Display>(step: impl Into<String>) -> impl FnOnce(E) -> StepEr
 }
 
 /// Run C to the exec of the user program; never returns.
-pub(crate) fn main(plan: &LaunchPlan, chan: &mut Channel, agent: Option<OwnedFd>) -> ! {
-    let err = match setup(plan, chan) {
+pub(crate) fn main(
+    plan: &LaunchPlan,
+    chan: &mut Channel,
+    agent: Option<OwnedFd>,
+    fifo: Option<OwnedFd>,
+) -> ! {
+    let err = match setup(plan, chan, fifo) {
         Ok(ready) => match after_ready(plan, ready, agent) {
             Ok(never) => match never {},
             Err(e) => {
@@ -44,30 +49,37 @@ pub(crate) fn main(plan: &LaunchPlan, chan: &mut Channel, agent: Option<OwnedFd>
 /// What C carries past Ready.
 struct Ready {
     exec: process::Prepared,
-    fifo_dir: Option<OwnedFd>,
+    /// An O_PATH fd of `exec.fifo` (create only).
+    fifo: Option<OwnedFd>,
     host_pid: i32,
 }
 
-fn setup(plan: &LaunchPlan, chan: &mut Channel) -> Result<Ready, StepError> {
+fn setup(plan: &LaunchPlan, chan: &mut Channel, fifo: Option<OwnedFd>) -> Result<Ready, StepError> {
     nix::unistd::setsid().map_err(at("setsid"))?;
+    if super::parent::user_namespace_setup(plan).is_some() {
+        match chan
+            .recv("UserNsReady")
+            .map_err(at("wait for the user namespace's id maps"))?
+        {
+            Message::UserNsReady => {}
+            other => {
+                return Err((
+                    "wait for the user namespace's id maps".into(),
+                    other.name().into(),
+                ))
+            }
+        }
+        crate::namespaces::become_root().map_err(at("user namespace"))?;
+    }
+    // In the container's pid (and user) namespace now: the runtime's procfs
+    // handle becomes an instance of it (see procfs).
+    crate::procfs::use_private_instance();
     // The host's /proc is still mounted here: /proc/self names our host pid.
     let host_pid = std::fs::read_link("/proc/self")
         .ok()
         .and_then(|p| p.to_str().and_then(|s| s.parse::<i32>().ok()))
         .unwrap_or(0);
-    let mut fifo_dir = None;
     if let LaunchKind::Create = plan.kind {
-        // Opened before pivot_root, while the state directory is visible.
-        let dir = open(
-            &plan.state_dir,
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(at(format!(
-            "open state directory {}",
-            plan.state_dir.display()
-        )))?;
-        fifo_dir = Some(dir);
         rootfs::prepare(plan).map_err(at("prepare rootfs"))?;
         if hooks::has_create_runtime(&plan.spec) {
             chan.send(&Message::RunCreateRuntimeHooks)
@@ -99,7 +111,7 @@ fn setup(plan: &LaunchPlan, chan: &mut Channel) -> Result<Ready, StepError> {
     chan.send(&Message::Ready).map_err(at("report ready"))?;
     Ok(Ready {
         exec,
-        fifo_dir,
+        fifo,
         host_pid,
     })
 }
@@ -126,19 +138,23 @@ fn after_ready(
     ready: Ready,
     agent: Option<OwnedFd>,
 ) -> Result<std::convert::Infallible, StepError> {
-    if let Some(dir) = ready.fifo_dir {
-        // Blocks until `start` opens the fifo for reading.
-        let fd = openat(
-            &dir,
-            "exec.fifo",
-            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
+    if let Some(path_fd) = ready.fifo {
+        // Blocks until `start` opens the fifo for reading. Reopened through
+        // the runtime's own /proc/self/fd: the container's /proc is not
+        // trusted, and the state directory is not reachable from here.
+        let fd = crate::procfs::in_fd_dir(|| {
+            open(
+                &crate::procfs::fd_name(&path_fd),
+                OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+        })
+        .map_err(at("open exec.fifo"))?
         .map_err(at("open exec.fifo"))?;
+        drop(path_fd);
         let mut fifo = File::from(fd);
         fifo.write_all(b"0").map_err(at("write exec.fifo"))?;
         drop(fifo);
-        drop(dir);
         let state = hooks::creating_state(plan, ready.host_pid);
         hooks::run_start_container(&plan.spec, &state).map_err(at("startContainer hook"))?;
     }

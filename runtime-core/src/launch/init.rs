@@ -1,11 +1,11 @@
 //! I: the single-threaded copy of the caller that enters the namespaces and
 //! clones the container process.
 
-use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 
 use super::channel::Channel;
 use super::message::Message;
-use super::plan::LaunchPlan;
+use super::plan::{LaunchKind, LaunchPlan};
 use crate::namespaces;
 
 /// Run I to its end: read the plan, enter namespaces, clone C, report its pid.
@@ -45,6 +45,24 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
     };
     // The seccomp agent's socket is a host path: connect while it is reachable.
     let agent = seccomp_agent(&plan).map_err(|e| fail("connect to seccomp listenerPath")(&e))?;
+    // The host's /proc (C's procfs handle until it has one of its own pid
+    // namespace; see procfs), and the exec fifo, opened while both are the
+    // host's: C reopens the fifo through its fd, so it never holds a
+    // directory of the host.
+    crate::procfs::init().map_err(|e| fail("open /proc")(&e))?;
+    let fifo = match plan.kind {
+        LaunchKind::Create => {
+            let path = plan.state_dir.join("exec.fifo");
+            let fd = nix::fcntl::open(
+                &path,
+                OFlag::O_PATH | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(|e| fail(&format!("open {}", path.display()))(&e))?;
+            Some(fd)
+        }
+        LaunchKind::Exec { .. } => None,
+    };
     let entry =
         namespaces::enter(&plan).map_err(|e| ("enter namespaces".to_owned(), e.to_string()))?;
     // C shares the launch socket with I: it must not speak before I has sent
@@ -78,7 +96,7 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
             _ => std::process::exit(1),
         }
         drop(release_r);
-        super::child::main(&plan, chan, agent);
+        super::child::main(&plan, chan, agent, fifo);
     }
     drop(release_r);
     let pid = i32::try_from(pid).map_err(|e| fail("clone container process")(&e))?;

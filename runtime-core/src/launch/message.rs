@@ -11,6 +11,9 @@ pub(crate) enum Message {
     Plan(Box<LaunchPlan>),
     /// I → P: the container process's pid, in P's pid namespace.
     Pid(i32),
+    /// P → C (create with a user namespace): its id maps are written and
+    /// exec.fifo belongs to its root.
+    UserNsReady,
     /// C → P: the container's namespaces and mounts exist; run the prestart
     /// and createRuntime hooks now.
     RunCreateRuntimeHooks,
@@ -33,6 +36,7 @@ impl Message {
         match self {
             Message::Plan(_) => "Plan",
             Message::Pid(_) => "Pid",
+            Message::UserNsReady => "UserNsReady",
             Message::RunCreateRuntimeHooks => "RunCreateRuntimeHooks",
             Message::HooksDone => "HooksDone",
             Message::Ready => "Ready",

@@ -12,28 +12,39 @@
 //! ```text
 //!   P (runtime)                     I (skiff-init)                 C (container)
 //!   │ socketpair; spawn I ─────────▶│ PR_SET_DUMPABLE=0
-//!   │ [cgroup seam: place I]        │
-//!   │── Plan ──────────────────────▶│ setns(joined namespaces)
+//!   │ make cgroups, add I to them   │
+//!   │── Plan ──────────────────────▶│ open /proc, exec.fifo (O_PATH)
+//!   │                               │ setns(joined ns; user first)
 //!   │                               │ unshare(CLONE_NEWTIME)?
 //!   │                               │ clone(CLONE_PARENT|new ns) ─▶│
 //!   │◀─────────────────── Pid(C) ───│ release C (pipe) ───────────▶│ (waits for it)
 //!   │                               │ exit(0)                      │
-//!   │ waitpid(I)                                                   │ setsid; mounts (create)
+//!   │ waitpid(I)                                                   │ setsid
+//!   │ user namespace (create with one): write uid_map/gid_map      │
+//!   │ if new; chown exec.fifo to its root                          │
+//!   │── UserNsReady ──────────────────────────────────────────────▶│ setresuid/gid(0)
+//!   │                                                              │ mounts (create)
 //!   │◀───────────────────────────────────── RunCreateRuntimeHooks ─│ (only if there are any)
 //!   │ prestart + createRuntime hooks                               │
 //!   │── HooksDone ────────────────────────────────────────────────▶│
 //!   │                                                              │ createContainer hooks
-//!   │                                                              │ pivot_root, masked/readonly
-//!   │                                                              │ hostname, sysctl, console
-//!   │                                                              │ rlimits, find executable
+//!   │                                                              │ pivot_root; hostname, sysctl
+//!   │                                                              │ console; masked/readonly
+//!   │                                                              │ cwd, rlimits, find executable
 //!   │◀───────────────────────────────────────────────────── Ready ─│
 //!   │ write state (created); exit                                  │ open exec.fifo O_WRONLY (blocks)
 //!   ⋮                                                              ⋮
 //!   `skiff start`: open exec.fifo O_RDONLY, read 1 byte ──────────▶│ startContainer hooks
-//!                                                                  │ user, capabilities, no_new_privs
+//!                                                                  │ LSM exec label, user,
+//!                                                                  │ capabilities, no_new_privs
 //!                                                                  │ mark fds ≥ 3+preserve CLOEXEC
 //!                                                                  │ execve(process.args)
 //! ```
+//!
+//! The host's `/proc` that `I` opens before any namespace is the one every
+//! procfs write and fd magic link of `C` goes through (see `procfs`); `C`
+//! reopens `exec.fifo` through its O_PATH fd and never holds a directory of
+//! the host.
 //!
 //! Any step of `I` or `C` that fails sends `Failed { step, message }` in place
 //! of the message `P` waits for, then exits; `P` kills and reaps `C` and

@@ -42,6 +42,15 @@ pub enum LaunchError {
         /// The cause.
         message: String,
     },
+    /// P could not set up the container's user namespace (its id maps, or
+    /// exec.fifo for its root).
+    #[error("user namespace of process {pid}: {message}")]
+    UserNamespace {
+        /// The container process.
+        pid: i32,
+        /// The cause.
+        message: String,
+    },
     /// A hook or other runtime-side step between the handshake's messages failed.
     #[error("{0}")]
     Runtime(Box<crate::Error>),
@@ -121,6 +130,29 @@ fn spawn_init(theirs: &UnixStream, plan: &LaunchPlan) -> Result<std::process::Ch
         .map_err(|source| LaunchError::Spawn { exe, source })
 }
 
+/// The user namespace C waits for [`Message::UserNsReady`] about: a create
+/// whose spec has one (new or joined).
+pub(crate) fn user_namespace_setup(plan: &LaunchPlan) -> Option<oci_spec::runtime::LinuxNamespace> {
+    match plan.kind {
+        super::plan::LaunchKind::Create => crate::namespaces::user_namespace(&plan.spec),
+        super::plan::LaunchKind::Exec { .. } => None,
+    }
+}
+
+/// Write the maps of a new user namespace, then give exec.fifo to the
+/// namespace's root, which C opens it as.
+fn set_up_user_namespace(
+    plan: &LaunchPlan,
+    pid: Pid,
+    new: bool,
+) -> Result<(), crate::namespaces::NamespaceError> {
+    if new {
+        crate::namespaces::write_id_maps(pid.as_raw(), &plan.spec)?;
+    }
+    let (uid, gid) = crate::namespaces::host_root_of(pid.as_raw())?;
+    crate::namespaces::chown_to(&plan.state_dir.join("exec.fifo"), uid, gid)
+}
+
 fn step(msg: Message, expected: &'static str) -> LaunchError {
     match msg {
         Message::Failed { step, message } => LaunchError::Step { step, message },
@@ -148,6 +180,15 @@ fn drive(
         other => return Err(step(other, "Pid")),
     };
     *container = Some(pid);
+    if let Some(userns) = user_namespace_setup(plan) {
+        set_up_user_namespace(plan, pid, userns.path().is_none()).map_err(|e| {
+            LaunchError::UserNamespace {
+                pid: pid.as_raw(),
+                message: e.to_string(),
+            }
+        })?;
+        chan.send(&Message::UserNsReady)?;
+    }
     loop {
         match chan.recv("Ready")? {
             Message::Ready => return Ok(pid),

@@ -4,7 +4,6 @@
 //! (CVE-2019-5736). The copy is made once per process and reused.
 
 use std::fs::File;
-use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
@@ -34,19 +33,22 @@ fn make() -> Result<OwnedFd, SealError> {
         return Err(SealError::Create(std::io::Error::last_os_error()));
     }
     // SAFETY: the kernel just returned this fd; nothing else owns it.
-    let mut copy = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    let mut exe = File::open("/proc/self/exe").map_err(SealError::Copy)?;
-    // A plain read/write copy: std::io::copy may splice through a pipe,
-    // and pages a pipe still references make F_SEAL_WRITE fail with EBUSY.
-    let mut buf = vec![0u8; 1 << 18];
-    loop {
-        let n = match exe.read(&mut buf) {
+    let copy = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let exe = File::open("/proc/self/exe").map_err(SealError::Copy)?;
+    let len = exe.metadata().map_err(SealError::Copy)?.len();
+    // An in-kernel copy (sendfile into a regular file copies the data into the
+    // memfd's own pages, so no pipe keeps a reference that would make
+    // F_SEAL_WRITE fail with EBUSY), without a user-space buffer that would
+    // add to the runtime's peak RSS.
+    let mut done: u64 = 0;
+    while done < len {
+        let want = usize::try_from(len - done).unwrap_or(usize::MAX);
+        match nix::sys::sendfile::sendfile(&copy, &exe, None, want) {
             Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(SealError::Copy(e)),
-        };
-        copy.write_all(&buf[..n]).map_err(SealError::Copy)?;
+            Ok(n) => done += n as u64,
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(SealError::Copy(e.into())),
+        }
     }
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
     // SAFETY: F_ADD_SEALS takes an integer argument.

@@ -24,6 +24,8 @@ pub(crate) enum IdentityError {
     Uid { uid: u32, source: nix::Error },
     #[error(transparent)]
     UnknownCapability(#[from] UnknownCapability),
+    #[error(transparent)]
+    Lsm(#[from] super::lsm::LsmError),
     #[error("process.capabilities.{set}: {source}")]
     Capability {
         set: &'static str,
@@ -69,6 +71,8 @@ pub(crate) fn finish_identity(
 ) -> Result<Option<OwnedFd>, IdentityError> {
     let nnp = p.no_new_privileges().unwrap_or(false);
     let mut listener = None;
+    // The exec labels first, while the process may still write its attrs.
+    super::lsm::apply_exec_labels(p)?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
     // before the capabilities go, as runc does.
     if let (Some(prog), false) = (seccomp, nnp) {

@@ -9,6 +9,7 @@ mod env;
 mod executable;
 mod identity;
 mod keyring;
+pub(crate) mod lsm;
 mod rlimits;
 mod security;
 
@@ -40,7 +41,17 @@ pub(crate) enum ProcessError {
     #[error(transparent)]
     Rlimit(#[from] RlimitError),
     #[error("process.oomScoreAdj {value}: {source}")]
-    OomScoreAdj { value: i32, source: std::io::Error },
+    OomScoreAdj {
+        value: i32,
+        source: crate::procfs::ProcfsError,
+    },
+    #[error("process.cwd {path}: {source}")]
+    CwdInRoot {
+        path: String,
+        source: crate::rootfs::RootfsError,
+    },
+    #[error("process.cwd {path}: resolves outside the container (to {outside:?})")]
+    CwdOutside { path: String, outside: String },
     #[error(transparent)]
     Env(#[from] EnvError),
     #[error(transparent)]
@@ -79,15 +90,14 @@ pub(crate) const OOM_SCORE_ADJ: std::ops::RangeInclusive<i32> = -1000..=1000;
 /// (exec): cwd, rlimits, oom_score_adj, the environment and the executable.
 pub(crate) fn prepare(plan: &LaunchPlan) -> Result<Prepared, ProcessError> {
     let p: &Process = &plan.process;
-    let cwd = p.cwd();
-    std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd {
-        path: cwd.display().to_string(),
-        source,
-    })?;
+    enter_cwd(p.cwd())?;
     rlimits::apply(p.rlimits().as_deref().unwrap_or_default())?;
     if let Some(value) = p.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", value.to_string())
-            .map_err(|source| ProcessError::OomScoreAdj { value, source })?;
+        crate::procfs::write(
+            std::path::Path::new("self/oom_score_adj"),
+            value.to_string().as_bytes(),
+        )
+        .map_err(|source| ProcessError::OomScoreAdj { value, source })?;
     }
     let args = p.args().clone().unwrap_or_default();
     let env = env::build(p.env().as_deref().unwrap_or_default(), || {
@@ -109,15 +119,44 @@ pub(crate) fn prepare(plan: &LaunchPlan) -> Result<Prepared, ProcessError> {
     })
 }
 
+/// Change to `process.cwd`, resolved with the container's root as `/`
+/// and no magic link followed: a cwd of `/proc/self/fd/N` must not reach
+/// a file the runtime holds open (CVE-2024-21626). The result is checked
+/// too: getcwd(2) fails for a directory outside the root.
+fn enter_cwd(cwd: &std::path::Path) -> Result<(), ProcessError> {
+    let path = cwd.display().to_string();
+    let dir = crate::rootfs::open_dir_in_root(cwd).map_err(|source| ProcessError::CwdInRoot {
+        path: path.clone(),
+        source,
+    })?;
+    nix::unistd::fchdir(&dir).map_err(|e| ProcessError::Cwd {
+        path: path.clone(),
+        source: e.into(),
+    })?;
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        Ok(p) => Err(ProcessError::CwdOutside {
+            path,
+            outside: p.display().to_string(),
+        }),
+        Err(e) => Err(ProcessError::CwdOutside {
+            path,
+            outside: e.desc().to_owned(),
+        }),
+    }
+}
+
 /// In C (create), inside the rootfs but before it is made read-only: make
-/// a missing `process.cwd`, as runc does.
+/// a missing `process.cwd`, as runc does, inside the root.
 pub(crate) fn create_cwd(plan: &LaunchPlan) -> Result<(), ProcessError> {
     let cwd = plan.process.cwd();
     match plan.kind {
-        LaunchKind::Create => std::fs::create_dir_all(cwd).map_err(|source| ProcessError::Cwd {
-            path: cwd.display().to_string(),
-            source,
-        }),
+        LaunchKind::Create => crate::rootfs::create_dir_in_root(cwd)
+            .map(drop)
+            .map_err(|source| ProcessError::CwdInRoot {
+                path: cwd.display().to_string(),
+                source,
+            }),
         LaunchKind::Exec { .. } => Ok(()),
     }
 }

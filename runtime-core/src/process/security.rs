@@ -1,12 +1,8 @@
-//! The process's security settings skiff does not apply yet: LSM labels,
-//! seccomp, and the scheduling fields of `process`. A spec that sets one is
-//! refused before anything is created: running the process without the
-//! confinement or priority it asked for would be silently weaker.
-//!
-//! This kernel has no LSM enabled, and runc refuses an AppArmor profile when
-//! AppArmor is off. Seccomp and the scheduling fields are future work: each
-//! gets its own file here, called from [`super::prepare`] (seccomp last,
-//! after the identity, as runc loads it right before exec).
+//! The process's settings skiff does not apply yet: the scheduling fields of
+//! `process`. A spec that sets one is refused before anything is created:
+//! running the process without the priority it asked for would be silently
+//! different. (LSM labels are `lsm`'s: applied when the kernel runs that
+//! LSM, refused when it does not.)
 
 use oci_spec::runtime::Process;
 
@@ -24,12 +20,6 @@ fn refuse(field: &'static str, what: &'static str) -> Result<(), Unsupported> {
 
 /// Refuse the process fields above when set (an empty string is unset).
 pub(crate) fn check_process(p: &Process) -> Result<(), Unsupported> {
-    if p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty()) {
-        return refuse("process.apparmorProfile", "AppArmor (no LSM is enabled)");
-    }
-    if p.selinux_label().as_ref().is_some_and(|s| !s.is_empty()) {
-        return refuse("process.selinuxLabel", "SELinux (no LSM is enabled)");
-    }
     if p.scheduler().is_some() {
         return refuse("process.scheduler", "a scheduling policy");
     }
@@ -52,20 +42,10 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_applied() {
-        let cases = [
-            (
-                r#"{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"p"}"#,
-                "process.apparmorProfile",
-            ),
-            (
-                r#"{"cwd":"/","user":{"uid":0,"gid":0},"selinuxLabel":"l"}"#,
-                "process.selinuxLabel",
-            ),
-            (
-                r#"{"cwd":"/","user":{"uid":0,"gid":0},"ioPriority":{"class":"IOPRIO_CLASS_IDLE"}}"#,
-                "process.ioPriority",
-            ),
-        ];
+        let cases = [(
+            r#"{"cwd":"/","user":{"uid":0,"gid":0},"ioPriority":{"class":"IOPRIO_CLASS_IDLE"}}"#,
+            "process.ioPriority",
+        )];
         for (json, field) in cases {
             let e = check_process(&process(json)).expect_err(field);
             assert_eq!(e.field, field);

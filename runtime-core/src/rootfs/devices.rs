@@ -7,10 +7,18 @@ use nix::mount::MsFlags;
 use nix::sys::stat::{makedev, SFlag};
 use oci_spec::runtime::{LinuxDeviceType, Spec};
 
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::fcntl::{openat, AtFlags, OFlag};
+use nix::mount::mount;
+use nix::sys::stat::{fstat, fstatat, Mode};
+use nix::unistd::{unlinkat, UnlinkatFlags};
+
 use super::kernel::{Create, Kernel, Op, Source};
 use super::paths::{is_bind_mount, is_dev};
 use super::resolve::Root;
 use super::RootfsError;
+use crate::procfs::fd_name;
 
 /// The devices every container gets: (path, major, minor), char, 0666, root.
 const DEFAULT_DEVICES: &[(&str, u64, u64)] = &[
@@ -146,18 +154,60 @@ pub(crate) fn create(k: &mut dyn Kernel, spec: &Spec, kcore: bool) -> Result<(),
     })
 }
 
-/// With a terminal: bind the pty slave `slave` (a path of the container) onto
-/// /dev/console, as runc does. For tty setup, after pivot_root.
-pub(crate) fn mount_console(slave: &Path) -> Result<(), RootfsError> {
-    let mut k = super::live::Live::new(Root::open(Path::new("/"))?);
-    k.apply(&Op::Mount {
-        source: Source::Host(slave.to_owned()),
-        dest: "/dev/console".into(),
-        create: Create::File,
-        fstype: None,
-        flags: MsFlags::MS_BIND,
-        data: String::new(),
-    })
+/// With a terminal: bind the pty slave `slave` (an open fd of it) onto
+/// /dev/console, as runc does; for tty setup, after pivot_root.
+///
+/// CVE-2025-52565: nothing of the image decides what is bound or where.
+/// The source is the slave's own fd (not its /dev/pts path, which the image
+/// may have made a symlink), and /dev/console is made a plain file first
+/// (a symlink or anything else there is removed), opened without following
+/// symlinks, and refused if it is on procfs.
+pub(crate) fn mount_console(slave: &OwnedFd) -> Result<(), RootfsError> {
+    let dest = Path::new("/dev/console");
+    let root = Root::open(Path::new("/"))?;
+    let (dir, name) = root.open_parent(dest)?;
+    match fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG => {}
+        Ok(_) => {
+            unlinkat(&dir, name, UnlinkatFlags::NoRemoveDir).map_err(super::sys("remove", dest))?
+        }
+        Err(nix::Error::ENOENT) => {}
+        Err(e) => return Err(super::sys("stat", dest)(e)),
+    }
+    match openat(
+        &dir,
+        name,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    ) {
+        Ok(_) | Err(nix::Error::EEXIST) => {}
+        Err(e) => return Err(super::sys("create", dest)(e)),
+    }
+    let target = openat(
+        &dir,
+        name,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(super::sys("open", dest))?;
+    let st = fstat(&target).map_err(super::sys("stat", dest))?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG
+        || crate::procfs::is_procfs(target.as_fd())
+    {
+        return Err(RootfsError::Device {
+            why: "/dev/console is not a plain file of the container",
+        });
+    }
+    super::live::at_fds(|| {
+        mount(
+            Some(&fd_name(slave)),
+            &fd_name(&target),
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+    })?
+    .map_err(super::sys("bind pty onto", dest))
 }
 
 #[cfg(test)]

@@ -13,8 +13,9 @@ use nix::unistd::{fchownat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 
 use super::kernel::{Create, FileKind, Kernel, Op, Source};
 use super::options::{RecursiveAttr, MS_NOSYMFOLLOW};
-use super::resolve::{proc_fd_path, Kind, ResolveError, Root};
+use super::resolve::{Kind, ResolveError, Root};
 use super::{sys, RootfsError};
+use crate::procfs::fd_name;
 
 /// `struct mount_attr` of mount_setattr(2).
 #[repr(C)]
@@ -79,14 +80,64 @@ pub(crate) fn flags_from_statvfs(bits: u64) -> MsFlags {
     flags
 }
 
+/// The procfs files a spec mount may cover (runc's list, for lxcfs).
+const PROC_BINDABLE: &[&str] = &[
+    "proc/cpuinfo",
+    "proc/diskstats",
+    "proc/meminfo",
+    "proc/stat",
+    "proc/swaps",
+    "proc/uptime",
+    "proc/loadavg",
+    "proc/slabinfo",
+    "proc/net/dev",
+    "proc/sys/kernel/ns_last_pid",
+];
+
+/// Run a mount(2) whose paths are fd names (see [`fd_name`]) in the
+/// runtime's own /proc/self/fd.
+pub(super) fn at_fds<R>(f: impl FnOnce() -> R) -> Result<R, RootfsError> {
+    crate::procfs::in_fd_dir(f).map_err(|e| RootfsError::Procfs(Box::new(e)))
+}
+
 /// The kernel, with paths resolved inside `root`.
 pub(crate) struct Live {
     root: Root,
+    /// Whether mounts onto procfs are refused (the spec's `mounts`).
+    guard_proc: bool,
+    /// Whether a mount at a path under /proc must land on procfs (masked
+    /// and readonly paths).
+    proc_stays_proc: bool,
 }
 
 impl Live {
+    #[cfg(test)]
     pub(crate) fn new(root: Root) -> Self {
-        Self { root }
+        Self {
+            root,
+            guard_proc: false,
+            proc_stays_proc: false,
+        }
+    }
+
+    /// A kernel for the masked and readonly paths: a path under /proc must
+    /// resolve onto procfs at the moment it is mounted over, or a symlink or
+    /// a raced mount has moved it (CVE-2019-19921, CVE-2023-27561).
+    pub(crate) fn for_masks(root: Root) -> Self {
+        Self {
+            root,
+            guard_proc: false,
+            proc_stays_proc: true,
+        }
+    }
+
+    /// A kernel for the spec's `mounts`: see [`Live::guard`].
+    pub(crate) fn for_spec_mounts(root: Root) -> Self {
+        Self {
+            root,
+            guard_proc: true,
+            proc_stays_proc: false,
+        }
     }
 
     fn target(
@@ -124,8 +175,16 @@ impl Live {
         let from = match source {
             Source::Named(name) => {
                 let to = self.target(dest, create, None)?;
+                if fstype != Some("proc") || self.proc_stays_proc {
+                    self.guard(dest, &to, None)?;
+                }
+                // runc 1.1.5 (CVE-2023-28642): procfs and sysfs go on a real
+                // directory, never through a symlink of the image.
+                if matches!(fstype, Some("proc" | "sysfs")) && !self.root.is_symlink_free(dest)? {
+                    return Err(RootfsError::SymlinkedDest(dest.to_owned()));
+                }
                 let data = (!data.is_empty()).then_some(data);
-                return mount(Some(name.as_str()), &proc_fd_path(&to), fstype, flags, data)
+                return at_fds(|| mount(Some(name.as_str()), &fd_name(&to), fstype, flags, data))?
                     .map_err(sys("mount", dest));
             }
             Source::Host(path) => open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
@@ -143,6 +202,7 @@ impl Live {
             }
         };
         let to = self.target(dest, create, Some(&from))?;
+        self.guard(dest, &to, Some(&from))?;
         let what = if let Source::Host(_) = source {
             "mount bind"
         } else {
@@ -153,14 +213,50 @@ impl Live {
         } else {
             dest
         };
-        mount(
-            Some(&proc_fd_path(&from)),
-            &proc_fd_path(&to),
-            None::<&str>,
-            bind,
-            None::<&str>,
-        )
+        at_fds(|| {
+            mount(
+                Some(&fd_name(&from)),
+                &fd_name(&to),
+                None::<&str>,
+                bind,
+                None::<&str>,
+            )
+        })?
         .map_err(sys(what, name))
+    }
+
+    /// While the spec's `mounts` are made: refuse to cover a file of a
+    /// procfs with anything but another procfs (CVE-2019-16884,
+    /// CVE-2019-19921, CVE-2023-27561): whatever resolves to procfs at the
+    /// moment of the mount, by a symlink or an earlier mount, is checked on
+    /// the very fd mounted onto. The files runc allows (lxcfs) pass.
+    fn guard(&self, dest: &Path, to: &OwnedFd, from: Option<&OwnedFd>) -> Result<(), RootfsError> {
+        self.stays_proc(dest, to)?;
+        if !self.guard_proc || !crate::procfs::is_procfs(to.as_fd()) {
+            return Ok(());
+        }
+        let clean = super::resolve::clean(dest);
+        // A bind of a whole procfs (its root, inode 1) onto /proc is a proc mount.
+        let whole_proc = clean == Path::new("proc")
+            && from.is_some_and(|f| {
+                crate::procfs::is_procfs(f.as_fd()) && fstat(f).is_ok_and(|st| st.st_ino == 1)
+            });
+        if whole_proc || PROC_BINDABLE.iter().any(|p| clean == Path::new(p)) {
+            return Ok(());
+        }
+        Err(RootfsError::OverProc(dest.to_owned()))
+    }
+
+    /// For masked and readonly paths: a path under /proc must still be on
+    /// procfs when it is mounted over or remounted (each op resolves anew).
+    fn stays_proc(&self, dest: &Path, fd: &OwnedFd) -> Result<(), RootfsError> {
+        if self.proc_stays_proc
+            && super::resolve::clean(dest).starts_with("proc")
+            && !crate::procfs::is_procfs(fd.as_fd())
+        {
+            return Err(RootfsError::NotOnProc(dest.to_owned()));
+        }
+        Ok(())
     }
 
     fn at_parent(&self, path: &Path) -> Result<(OwnedFd, CString), RootfsError> {
@@ -184,25 +280,30 @@ impl Kernel for Live {
             } => self.mount(source, dest, *create, fstype.as_deref(), *flags, data),
             Op::Remount { dest, flags } => {
                 let fd = self.root.lookup(dest)?;
+                self.stays_proc(dest, &fd)?;
                 let flags = *flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
-                mount(
-                    None::<&str>,
-                    &proc_fd_path(&fd),
-                    None::<&str>,
-                    flags,
-                    None::<&str>,
-                )
+                at_fds(|| {
+                    mount(
+                        None::<&str>,
+                        &fd_name(&fd),
+                        None::<&str>,
+                        flags,
+                        None::<&str>,
+                    )
+                })?
                 .map_err(sys("remount", dest))
             }
             Op::Propagate { dest, flags } => {
                 let fd = self.root.lookup(dest)?;
-                mount(
-                    None::<&str>,
-                    &proc_fd_path(&fd),
-                    None::<&str>,
-                    *flags,
-                    None::<&str>,
-                )
+                at_fds(|| {
+                    mount(
+                        None::<&str>,
+                        &fd_name(&fd),
+                        None::<&str>,
+                        *flags,
+                        None::<&str>,
+                    )
+                })?
                 .map_err(sys("set propagation of", dest))
             }
             Op::SetAttr { dest, attr } => {

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-#[allow(unused_imports)] // for tty::setup_console, once it calls it
 pub(crate) use devices::mount_console;
 pub(crate) use options::MOUNT_OPTIONS;
 
@@ -56,6 +55,14 @@ pub(crate) enum RootfsError {
     Device { why: &'static str },
     #[error("/dev/null is not the null device (char 1:3); refusing to mask with it")]
     NotDevNull,
+    #[error("{} resolves to a file of /proc: only a proc mount may cover procfs", .0.display())]
+    OverProc(PathBuf),
+    #[error("{} is not on procfs: refusing to mask or make read-only something else", .0.display())]
+    NotOnProc(PathBuf),
+    #[error("{}: a proc or sysfs destination may not be or pass through a symlink", .0.display())]
+    SymlinkedDest(PathBuf),
+    #[error(transparent)]
+    Procfs(Box<crate::procfs::ProcfsError>),
 }
 
 impl RootfsError {
@@ -142,16 +149,21 @@ pub(crate) fn prepare(plan: &LaunchPlan) -> Result<(), RootfsError> {
         None::<&str>,
     )
     .map_err(sys("bind rootfs onto itself", rootfs))?;
-    let mut k = live::Live::new(resolve::Root::open(rootfs)?);
+    let mut k = live::Live::for_spec_mounts(resolve::Root::open(rootfs)?);
     let cgroupns = spec
         .linux()
         .as_ref()
         .and_then(|l| l.namespaces().as_ref())
         .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup));
+    let mount_label = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.mount_label().as_deref());
     let mut cx = paths::Context {
         bundle: &plan.bundle,
         cgroupns,
         host: &mut host,
+        mount_label,
     };
     for (index, m) in spec.mounts().iter().flatten().enumerate() {
         paths::mount_one(&mut k, m, &mut cx).map_err(entry("mounts", index, m.destination()))?;
@@ -161,6 +173,20 @@ pub(crate) fn prepare(plan: &LaunchPlan) -> Result<(), RootfsError> {
         devices::create(&mut k, spec, Path::new("/proc/kcore").exists())?;
     }
     Ok(())
+}
+
+/// Open the directory `path` of the current root (`/` is the container's
+/// after pivot_root; for exec, after joining its mount namespace), with no
+/// symlink leading out of it and no magic link followed.
+pub(crate) fn open_dir_in_root(path: &Path) -> Result<std::os::fd::OwnedFd, RootfsError> {
+    let fd = resolve::Root::open(Path::new("/"))?.lookup_dir(path)?;
+    Ok(fd)
+}
+
+/// Create the directory `path` (and its parents) in the current root, as
+/// [`open_dir_in_root`] resolves it.
+pub(crate) fn create_dir_in_root(path: &Path) -> Result<std::os::fd::OwnedFd, RootfsError> {
+    Ok(resolve::Root::open(Path::new("/"))?.open_or_create(path, resolve::Kind::Dir)?)
 }
 
 /// Make the rootfs the process's `/` (pivot_root, or chroot with --no-pivot),
@@ -185,7 +211,7 @@ pub(crate) fn enter(plan: &LaunchPlan) -> Result<(), RootfsError> {
 /// and a read-only root, each remount keeping the mount's other flags.
 pub(crate) fn finish(plan: &LaunchPlan) -> Result<(), RootfsError> {
     let spec = &plan.spec;
-    let mut k = live::Live::new(resolve::Root::open(Path::new("/"))?);
+    let mut k = live::Live::for_masks(resolve::Root::open(Path::new("/"))?);
     let linux = spec.linux().as_ref();
     for (i, p) in linux
         .and_then(|l| l.masked_paths().as_ref())

@@ -58,6 +58,8 @@ pub(crate) struct Context<'a> {
     /// Whether the container has its own cgroup namespace.
     pub(crate) cgroupns: bool,
     pub(crate) host: &'a mut HostView,
+    /// `linux.mountLabel` (SELinux `context=` of every mount but binds).
+    pub(crate) mount_label: Option<&'a str>,
 }
 
 fn is_bind(m: &Mount, flags: MsFlags) -> bool {
@@ -80,7 +82,12 @@ pub(crate) fn is_bind_mount(m: &Mount) -> bool {
 }
 
 /// The ops for `m`, except a cgroup mount.
-fn plan(m: &Mount, opts: &options::Options, bundle: &Path) -> Result<Vec<Op>, RootfsError> {
+fn plan(
+    m: &Mount,
+    opts: &options::Options,
+    bundle: &Path,
+    mount_label: Option<&str>,
+) -> Result<Vec<Op>, RootfsError> {
     let dest = m.destination().clone();
     let typ = m.typ().as_deref().unwrap_or("");
     let mut ops = Vec::new();
@@ -125,7 +132,7 @@ fn plan(m: &Mount, opts: &options::Options, bundle: &Path) -> Result<Vec<Op>, Ro
             create: Create::Dir,
             fstype: Some(typ.to_owned()),
             flags,
-            data: opts.data.clone(),
+            data: crate::process::lsm::mount_data(&opts.data, mount_label),
         });
     }
     ops.extend(opts.propagation.iter().map(|p| Op::Propagate {
@@ -149,7 +156,7 @@ pub(crate) fn mount_one(
 ) -> Result<(), RootfsError> {
     let opts = options::parse(m.options().as_deref().unwrap_or_default())?;
     if m.typ().as_deref() != Some("cgroup") || is_bind(m, opts.flags) {
-        return plan(m, &opts, cx.bundle)?
+        return plan(m, &opts, cx.bundle, cx.mount_label)?
             .iter()
             .try_for_each(|op| apply(k, op));
     }
@@ -273,6 +280,7 @@ mod tests {
             bundle: Path::new("/bundle"),
             cgroupns,
             host,
+            mount_label: None,
         };
         mount_one(k, m, &mut cx)
     }

@@ -52,12 +52,18 @@ struct OpenHow {
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 const RESOLVE_IN_ROOT: u64 = 0x10;
 
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+
 fn openat2(dir: RawFd, path: &Path, flags: OFlag) -> Result<OwnedFd, nix::Error> {
+    openat2_with(dir, path, flags, 0)
+}
+
+fn openat2_with(dir: RawFd, path: &Path, flags: OFlag, extra: u64) -> Result<OwnedFd, nix::Error> {
     let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| nix::Error::EINVAL)?;
     let how = OpenHow {
         flags: (flags | OFlag::O_CLOEXEC).bits() as u64,
         mode: 0,
-        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra,
     };
     // SAFETY: `c` is a NUL-terminated string and `how` a properly laid out
     // open_how that both outlive the call; the size passed is its size.
@@ -100,6 +106,38 @@ impl Root {
                 source,
             }
         })
+    }
+
+    /// Open the directory `path` (absolute in the container) with O_PATH;
+    /// it must exist and be a directory.
+    pub(crate) fn lookup_dir(&self, path: &Path) -> Result<OwnedFd, ResolveError> {
+        openat2(
+            self.fd.as_raw_fd(),
+            &relative(path),
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+        )
+        .map_err(|source| ResolveError::Resolve {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Whether `path` (which exists) is reached without following any
+    /// symlink.
+    pub(crate) fn is_symlink_free(&self, path: &Path) -> Result<bool, ResolveError> {
+        match openat2_with(
+            self.fd.as_raw_fd(),
+            &relative(path),
+            OFlag::O_PATH,
+            RESOLVE_NO_SYMLINKS,
+        ) {
+            Ok(_) => Ok(true),
+            Err(nix::Error::ELOOP) => Ok(false),
+            Err(source) => Err(ResolveError::Resolve {
+                path: path.to_owned(),
+                source,
+            }),
+        }
     }
 
     /// The parent directory of `path` (created if missing) and its last
@@ -190,6 +228,12 @@ impl Root {
     }
 }
 
+/// `path` cleaned lexically and relative to the root (`/proc/./sys` is
+/// `proc/sys`), for comparing destinations.
+pub(crate) fn clean(path: &Path) -> PathBuf {
+    relative(path)
+}
+
 /// `path` relative to the root, cleaned lexically as runc does (`/a/../b`
 /// is `b`; a `..` above the root stays at the root).
 fn relative(path: &Path) -> PathBuf {
@@ -211,6 +255,7 @@ fn relative(path: &Path) -> PathBuf {
 }
 
 /// The magic-link path through which a mount lands exactly on `fd`.
+#[cfg(test)]
 pub(crate) fn proc_fd_path(fd: &OwnedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }

@@ -77,6 +77,12 @@ pub(crate) struct Program {
 }
 
 impl Program {
+    /// The BPF instructions (for the fuzz target's structural checks).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn instructions(&self) -> &[libc::sock_filter] {
+        &self.filter
+    }
+
     /// Whether installing returns a listener fd (the profile uses NOTIFY).
     pub(crate) fn has_listener(&self) -> bool {
         self.flags & flag::NEW_LISTENER != 0

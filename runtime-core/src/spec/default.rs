@@ -208,9 +208,6 @@ pub fn default_spec() -> Spec {
 /// cannot be mounted without a network namespace of one's own), no `uid=` or
 /// `gid=` mount options (those ids are not mapped), and no cgroup resources
 /// (a rootless caller usually cannot write them).
-///
-/// skiff cannot run such a spec yet: user namespaces are refused at create
-/// time with an error naming `linux.namespaces`.
 pub fn default_spec_rootless(uid: u32, gid: u32) -> Spec {
     let mut spec = default_spec();
     to_rootless(&mut spec, uid, gid);

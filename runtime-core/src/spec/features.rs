@@ -10,7 +10,7 @@ pub fn features() -> Value {
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": crate::rootfs::MOUNT_OPTIONS,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts", "time"],
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "uts", "user", "time"],
             "capabilities": crate::process::known_capabilities(),
             "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
             "seccomp": {
@@ -37,8 +37,8 @@ pub fn features() -> Value {
                     "SECCOMP_FILTER_FLAG_TSYNC"
                 ]
             },
-            "apparmor": { "enabled": false },
-            "selinux": { "enabled": false },
+            "apparmor": { "enabled": crate::process::lsm::enabled(crate::process::lsm::Lsm::AppArmor) },
+            "selinux": { "enabled": crate::process::lsm::enabled(crate::process::lsm::Lsm::SELinux) },
             "intelRdt": { "enabled": false },
             "mountExtensions": { "idmap": { "enabled": false } }
         },
@@ -58,13 +58,11 @@ mod tests {
     fn claims_match_the_code() {
         let f = features();
         let namespaces = f["linux"]["namespaces"].as_array().expect("namespaces");
-        assert!(
-            !namespaces.iter().any(|n| n == "user"),
-            "user namespaces are refused"
-        );
+        assert!(namespaces.iter().any(|n| n == "user"));
         assert_eq!(f["linux"]["seccomp"]["enabled"], true);
-        for lsm in ["apparmor", "selinux"] {
-            assert_eq!(f["linux"][lsm]["enabled"], false, "{lsm} is refused");
+        use crate::process::lsm::{enabled, Lsm};
+        for (name, lsm) in [("apparmor", Lsm::AppArmor), ("selinux", Lsm::SELinux)] {
+            assert_eq!(f["linux"][name]["enabled"], enabled(lsm), "{name}");
         }
         let hooks = f["hooks"].as_array().expect("hooks");
         let kinds = crate::hooks::all_kinds(&crate::spec::default_spec());

@@ -79,9 +79,29 @@ pub(crate) fn load(bundle: &Path) -> Result<Spec, SpecError> {
 }
 
 /// Parse a spec, naming the JSON path of any error.
+/// Mount id mappings (`mounts[].uidMappings`, `gidMappings`: idmapped
+/// mounts) are not in the spec types skiff parses with, so serde would drop
+/// them silently: refuse them by name from the raw document.
+fn refuse_idmapped_mounts(text: &[u8]) -> Result<(), (String, String)> {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return Ok(());
+    };
+    for (i, m) in doc["mounts"].as_array().into_iter().flatten().enumerate() {
+        for key in ["uidMappings", "gidMappings"] {
+            if m.get(key).is_some_and(|v| !v.is_null()) {
+                return Err((
+                    format!("mounts[{i}].{key}"),
+                    "idmapped mounts are not supported by skiff".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn parse(text: &[u8]) -> Result<Spec, (String, String)> {
     let de = &mut serde_json::Deserializer::from_slice(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let spec: Spec = serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
         let field = if field == "." {
             "(document)".to_owned()
@@ -89,7 +109,9 @@ pub(crate) fn parse(text: &[u8]) -> Result<Spec, (String, String)> {
             field
         };
         (field, e.into_inner().to_string())
-    })
+    })?;
+    refuse_idmapped_mounts(text)?;
+    Ok(spec)
 }
 
 #[cfg(test)]

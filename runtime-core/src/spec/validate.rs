@@ -31,6 +31,8 @@ pub(crate) fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError>
         .as_ref()
         .ok_or_else(|| SpecError::invalid("process", "missing"))?;
     validate_process(process)?;
+    crate::process::lsm::check(&oci_spec::runtime::Process::default(), Some(spec))
+        .map_err(|e| SpecError::invalid(e.field(), super::validate_process::lsm_message(&e)))?;
     if let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         crate::seccomp::compile(profile, oci_spec::runtime::Arch::ScmpArchNative)
             .map_err(|e| SpecError::invalid("linux.seccomp", e.to_string()))?;
@@ -84,12 +86,6 @@ fn validate_namespaces(spec: &Spec, namespaces: &[LinuxNamespace]) -> Result<(),
                 format!("{} namespace listed twice", ns.typ()),
             ));
         }
-        if ns.typ() == LinuxNamespaceType::User {
-            return Err(SpecError::invalid(
-                format!("{field}.type"),
-                "user namespaces are not supported yet",
-            ));
-        }
         if let Some(path) = ns.path() {
             if let Err(e) = std::fs::metadata(path) {
                 return Err(SpecError::invalid(
@@ -110,14 +106,42 @@ fn validate_namespaces(spec: &Spec, namespaces: &[LinuxNamespace]) -> Result<(),
             ("linux.uidMappings", linux.uid_mappings()),
             ("linux.gidMappings", linux.gid_mappings()),
         ];
+        let user = namespaces
+            .iter()
+            .enumerate()
+            .find(|(_, n)| n.typ() == LinuxNamespaceType::User);
         for (field, map) in maps {
-            if map.as_ref().is_some_and(|m| !m.is_empty())
-                && !has(namespaces, LinuxNamespaceType::User)
-            {
-                return Err(SpecError::invalid(
-                    field,
-                    "id mappings need a user namespace",
-                ));
+            let some = map.as_ref().is_some_and(|m| !m.is_empty());
+            match user {
+                None if some => {
+                    return Err(SpecError::invalid(
+                        field,
+                        "id mappings need a user namespace",
+                    ))
+                }
+                Some((i, ns)) if ns.path().is_some() && some => {
+                    return Err(SpecError::invalid(
+                        field,
+                        format!(
+                            "the user namespace joined at linux.namespaces[{i}].path has its own mappings"
+                        ),
+                    ))
+                }
+                Some((_, ns)) if ns.path().is_none() && !some => {
+                    return Err(SpecError::invalid(
+                        field,
+                        "a new user namespace needs id mappings (one maps container root)",
+                    ))
+                }
+                _ => {}
+            }
+            for (j, m) in map.iter().flatten().enumerate() {
+                if m.size() == 0 {
+                    return Err(SpecError::invalid(
+                        format!("{field}[{j}].size"),
+                        "must be greater than zero",
+                    ));
+                }
             }
         }
     }

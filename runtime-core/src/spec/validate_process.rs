@@ -32,6 +32,14 @@ fn rlimit_error(e: RlimitError) -> SpecError {
     SpecError::invalid(format!("process.rlimits[{index}]"), message)
 }
 
+/// The message of an LSM error without its leading field name.
+pub(crate) fn lsm_message(e: &process::lsm::LsmError) -> String {
+    let text = e.to_string();
+    text.strip_prefix(e.field())
+        .map(|t| t.trim_start_matches(": ").to_owned())
+        .unwrap_or(text)
+}
+
 /// Check `process` before anything is created: every rule names its field.
 pub(crate) fn validate_process(p: &Process) -> Result<(), SpecError> {
     match p.args() {
@@ -75,6 +83,7 @@ pub(crate) fn validate_process(p: &Process) -> Result<(), SpecError> {
             format!("unknown capability {}", e.name),
         )
     })?;
+    process::lsm::check(p, None).map_err(|e| SpecError::invalid(e.field(), lsm_message(&e)))?;
     process::check_supported_process(p).map_err(|e| {
         SpecError::invalid(e.field, format!("{} is not supported by skiff yet", e.what))
     })?;

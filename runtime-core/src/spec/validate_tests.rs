@@ -181,9 +181,39 @@ fn namespace_rules() {
     );
     let user = json!([{"type": "mount"}, {"type": "uts"}, {"type": "user"}]);
     assert_eq!(
-        with(|s| namespaces(s, user)).as_deref(),
-        Some("linux.namespaces[2].type")
+        with(|s| namespaces(s, user.clone())).as_deref(),
+        Some("linux.uidMappings"),
+        "a new user namespace needs mappings"
     );
+    let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    assert_eq!(
+        with(|s| {
+            namespaces(s, user.clone());
+            s["linux"]["uidMappings"] = map.clone();
+            s["linux"]["gidMappings"] = map.clone();
+        }),
+        None
+    );
+    assert_eq!(
+        with(|s| {
+            namespaces(s, user.clone());
+            s["linux"]["uidMappings"] = map.clone();
+            s["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 1, "size": 0}]);
+        })
+        .as_deref(),
+        Some("linux.gidMappings[0].size")
+    );
+    let joined_user =
+        json!([{"type": "mount"}, {"type": "uts"}, {"type": "user", "path": "/proc/self/ns/user"}]);
+    assert_eq!(
+        with(|s| {
+            namespaces(s, joined_user.clone());
+            s["linux"]["uidMappings"] = map.clone();
+        })
+        .as_deref(),
+        Some("linux.uidMappings")
+    );
+    assert_eq!(with(|s| namespaces(s, joined_user.clone())), None);
     let missing =
         json!([{"type": "mount"}, {"type": "uts"}, {"type": "ipc", "path": "/proc/self/ns/nope"}]);
     assert_eq!(
@@ -201,13 +231,18 @@ fn namespace_rules() {
 }
 
 #[test]
-fn rootless_spec_is_refused_for_its_user_namespace() {
+fn rootless_spec_validates() {
     let rootless = serde_json::to_value(crate::spec::default_spec_rootless(0, 0)).expect("json");
-    let field = field_of(rootless).expect("accepted");
-    assert!(
-        field.starts_with("linux.namespaces[") && field.ends_with("].type"),
-        "{field}"
-    );
+    assert_eq!(field_of(rootless), None);
+}
+
+#[test]
+fn idmapped_mounts_are_refused_by_name() {
+    let text = br#"{"ociVersion":"1.0.2","mounts":[{"destination":"/a","type":"tmpfs"},
+        {"destination":"/d","type":"bind","source":"/s","uidMappings":[{"containerID":0,"hostID":1,"size":1}]}]}"#;
+    let (field, message) = crate::spec::parse(text).expect_err("accepted");
+    assert_eq!(field, "mounts[1].uidMappings");
+    assert!(message.contains("idmapped"), "{message}");
 }
 
 #[test]

@@ -19,7 +19,8 @@
 //!     if r5 != MINOR goto next         (omitted for *)
 //!     r1 = r3 & ~ACCESS; if r1 != 0 goto next   (omitted for rwm)
 //!     r0 = ALLOW; exit
-//!   r0 = 0; exit
+//!   r0 = 0; exit                     (left out after a rule with no test:
+//!                                     the verifier refuses dead code)
 //! ```
 
 mod insn;
@@ -49,15 +50,22 @@ pub(crate) fn program(rules: &[DeviceRule]) -> Vec<Insn> {
         Insn::load_u32(R5, R1, 8),
     ];
     for rule in rules.iter().rev() {
-        prog.extend(block(rule));
+        let (insns, unconditional) = block(rule);
+        prog.extend(insns);
+        if unconditional {
+            // Whatever follows could never run, and the verifier refuses
+            // unreachable instructions.
+            return prog;
+        }
     }
     prog.push(Insn::mov32_imm(R0, 0));
     prog.push(Insn::exit());
     prog
 }
 
-/// One rule's test: conditional jumps past the block's end, then the verdict.
-fn block(rule: &DeviceRule) -> Vec<Insn> {
+/// One rule's test: conditional jumps past the block's end, then the verdict;
+/// and whether it has no test (it then decides every request).
+fn block(rule: &DeviceRule) -> (Vec<Insn>, bool) {
     // (register, value) tests, and whether an access test comes after them.
     let mut tests: Vec<(u8, u32)> = Vec::new();
     match rule.kind {
@@ -87,7 +95,8 @@ fn block(rule: &DeviceRule) -> Vec<Insn> {
     }
     out.push(Insn::mov32_imm(R0, i32::from(rule.allow)));
     out.push(Insn::exit());
-    out
+    let unconditional = out.len() == 2;
+    (out, unconditional)
 }
 
 /// Load the program for `rules` and attach it to the cgroup `dir`,

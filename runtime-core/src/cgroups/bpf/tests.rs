@@ -108,3 +108,20 @@ fn jumps_stay_inside_the_program() {
     }
     assert_eq!(prog.last().map(|i| i.code), Some(insn::JMP_EXIT));
 }
+
+/// The kernel's verifier takes the program (as root; skipped otherwise).
+#[test]
+fn kernel_verifier_accepts_the_program() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: not root");
+        return;
+    }
+    for rules in [
+        runc_default(),
+        Vec::new(),
+        vec![rule(true, Kind::All, None, None, 7)],
+    ] {
+        let loaded = sys::load(&program(&rules));
+        assert!(loaded.is_ok(), "{rules:?}: {:?}", loaded.err());
+    }
+}

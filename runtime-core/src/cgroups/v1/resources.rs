@@ -16,7 +16,7 @@ impl V1 {
     pub(crate) fn apply(
         &self,
         res: &LinuxResources,
-        rules: &[DeviceRule],
+        rules: Option<&[DeviceRule]>,
         unified_hugetlb: bool,
     ) -> Result<(), CgroupError> {
         if let Some(m) = res.memory() {
@@ -25,7 +25,7 @@ impl V1 {
         if let Some(c) = res.cpu() {
             self.cpu(c)?;
         }
-        if let Some(p) = res.pids() {
+        if let Some(p) = res.pids().filter(|p| p.limit() != 0) {
             let v = if p.limit() > 0 {
                 p.limit().to_string()
             } else {
@@ -85,7 +85,10 @@ impl V1 {
                 "unified settings need cgroup v2; this host's controllers are v1",
             ));
         }
-        self.devices(rules)
+        match rules {
+            Some(rules) => self.devices(rules),
+            None => Ok(()),
+        }
     }
 
     fn memory(&self, m: &LinuxMemory) -> Result<(), CgroupError> {

@@ -84,7 +84,7 @@ fn every_resource_lands_in_its_v1_file() {
         "rdma": {"mlx5_1": {"hcaHandles": 3}}
     }"#);
     let rules = [DEFAULT_ALLOW[2]];
-    if let Err(e) = v1.apply(&r, &rules, false) {
+    if let Err(e) = v1.apply(&r, Some(&rules), false) {
         panic!("apply: {e}");
     }
     let d = |c: &str| v1.dirs[c].clone();
@@ -126,7 +126,7 @@ fn every_resource_lands_in_its_v1_file() {
 fn pids_unlimited_and_memory_unlimited() {
     let (_tmp, v1) = tree();
     let r = res(r#"{"pids": {"limit": -1}, "memory": {"limit": -1}}"#);
-    assert!(v1.apply(&r, &[], false).is_ok());
+    assert!(v1.apply(&r, Some(&[]), false).is_ok());
     assert_eq!(read(&v1.dirs["pids"], "pids.max"), "max");
     assert_eq!(read(&v1.dirs["memory"], "memory.limit_in_bytes"), "-1");
     assert_eq!(
@@ -140,20 +140,26 @@ fn missing_controller_or_file_names_the_field() {
     let (_tmp, mut v1) = tree();
     v1.dirs.remove("pids");
     let e = v1
-        .apply(&res(r#"{"pids": {"limit": 3}}"#), &[], false)
+        .apply(&res(r#"{"pids": {"limit": 3}}"#), Some(&[]), false)
         .err();
     assert!(
         matches!(&e, Some(CgroupError::NoController { field, controller }) if field == "linux.resources.pids.limit" && controller == "pids"),
         "{e:?}"
     );
     let _ = std::fs::remove_file(v1.dirs["cpu"].join("cpu.cfs_burst_us"));
-    let e = v1.apply(&res(r#"{"cpu": {"burst": 5}}"#), &[], false).err();
+    let e = v1
+        .apply(&res(r#"{"cpu": {"burst": 5}}"#), Some(&[]), false)
+        .err();
     assert!(
         matches!(&e, Some(CgroupError::NoFile { field, .. }) if field == "linux.resources.cpu.burst"),
         "{e:?}"
     );
     let e = v1
-        .apply(&res(r#"{"unified": {"memory.high": "1"}}"#), &[], false)
+        .apply(
+            &res(r#"{"unified": {"memory.high": "1"}}"#),
+            Some(&[]),
+            false,
+        )
         .err();
     assert!(e.is_some_and(|e| e.to_string().starts_with("linux.resources.unified:")));
 }
@@ -163,7 +169,7 @@ fn check_before_update_refuses_a_limit_below_usage() {
     let (_tmp, v1) = tree();
     let _ = std::fs::write(v1.dirs["memory"].join("memory.usage_in_bytes"), "2000000\n");
     let r = res(r#"{"memory": {"limit": 1000000, "checkBeforeUpdate": true}}"#);
-    let e = v1.apply(&r, &[], false).err();
+    let e = v1.apply(&r, Some(&[]), false).err();
     assert!(e.is_some_and(|e| e.to_string().starts_with("linux.resources.memory.limit:")));
 }
 

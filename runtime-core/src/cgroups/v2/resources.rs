@@ -31,7 +31,7 @@ impl V2 {
     pub(crate) fn apply(
         &self,
         res: &LinuxResources,
-        rules: &[DeviceRule],
+        rules: Option<&[DeviceRule]>,
     ) -> Result<(), CgroupError> {
         let dir = &self.dir;
         if let Some(m) = res.memory() {
@@ -40,7 +40,7 @@ impl V2 {
         if let Some(c) = res.cpu() {
             self.cpu(c)?;
         }
-        if let Some(p) = res.pids() {
+        if let Some(p) = res.pids().filter(|p| p.limit() != 0) {
             let v = if p.limit() > 0 {
                 p.limit().to_string()
             } else {
@@ -86,7 +86,7 @@ impl V2 {
             }
             fs::write(dir, key, value, &field)?;
         }
-        if self.bpf {
+        if let Some(rules) = rules.filter(|_| self.bpf) {
             bpf::attach_device_filter(dir, rules)?;
         }
         Ok(())

@@ -31,7 +31,11 @@ impl V2 {
             cache: raw.get("file").copied().unwrap_or(0),
             rss: raw.get("anon").copied().unwrap_or(0),
             swap_usage: opt_u64(dir, "memory.swap.current").unwrap_or(0),
-            swap_limit: opt_u64(dir, "memory.swap.max").unwrap_or(u64::MAX),
+            // memory+swap, as v1 reports it.
+            swap_limit: match (opt_u64(dir, "memory.max"), opt_u64(dir, "memory.swap.max")) {
+                (Some(m), Some(sw)) if m != u64::MAX && sw != u64::MAX => m.saturating_add(sw),
+                _ => u64::MAX,
+            },
             failcnt: events.get("max").copied().unwrap_or(0),
             oom_events: events.get("oom").copied().unwrap_or(0),
             oom_kills: events.get("oom_kill").copied().unwrap_or(0),

@@ -48,7 +48,7 @@ fn every_resource_lands_in_its_v2_file() {
         "rdma": {"mlx5_1": {"hcaHandles": 3, "hcaObjects": 4}},
         "unified": {"memory.high": "90000000"}
     }"#);
-    if let Err(e) = v2.apply(&r, &[]) {
+    if let Err(e) = v2.apply(&r, Some(&[])) {
         panic!("apply: {e}");
     }
     let expect = [
@@ -77,9 +77,9 @@ fn every_resource_lands_in_its_v2_file() {
 fn unlimited_values_become_max() {
     let (_tmp, v2) = tree();
     let r = res(
-        r#"{"memory": {"limit": -1, "swap": -1}, "cpu": {"quota": -1, "period": 50000}, "pids": {"limit": 0}}"#,
+        r#"{"memory": {"limit": -1, "swap": -1}, "cpu": {"quota": -1, "period": 50000}, "pids": {"limit": -1}}"#,
     );
-    assert!(v2.apply(&r, &[]).is_ok());
+    assert!(v2.apply(&r, Some(&[])).is_ok());
     assert_eq!(read(&v2.dir, "memory.max"), "max");
     assert_eq!(read(&v2.dir, "memory.swap.max"), "max");
     assert_eq!(read(&v2.dir, "cpu.max"), "max 50000");
@@ -113,7 +113,7 @@ fn v2_refusals_name_the_field() {
     ];
     for (json, field) in cases {
         let e = v2
-            .apply(&res(json), &[])
+            .apply(&res(json), Some(&[]))
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

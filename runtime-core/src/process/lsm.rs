@@ -1,0 +1,234 @@
+//! Linux security modules: `process.apparmorProfile`, `process.selinuxLabel`
+//! and `linux.mountLabel`. A label is applied only when the kernel runs that
+//! LSM; asking for one it does not run is an error naming the field, since
+//! running without the confinement asked for would be silently weaker.
+//!
+//! Which LSMs run: `/sys/kernel/security/lsm` (securityfs), else the
+//! module's own sysfs files (`/sys/module/apparmor/parameters/enabled`,
+//! `/sys/fs/selinux`).
+
+use std::path::Path;
+
+use oci_spec::runtime::{Process, Spec};
+
+/// A security module skiff can apply labels of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lsm {
+    AppArmor,
+    SELinux,
+}
+
+impl Lsm {
+    fn name(self) -> &'static str {
+        match self {
+            Lsm::AppArmor => "apparmor",
+            Lsm::SELinux => "selinux",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Lsm::AppArmor => "AppArmor",
+            Lsm::SELinux => "SELinux",
+        }
+    }
+}
+
+/// Why a label cannot be used or applied.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LsmError {
+    /// The field asks for an LSM the kernel does not run.
+    #[error("{field}: {lsm} is not enabled in this kernel (active LSMs: {active})")]
+    NotEnabled {
+        field: &'static str,
+        lsm: &'static str,
+        active: String,
+    },
+    /// Writing the exec label failed.
+    #[error("{field} {label:?}: {source}")]
+    Apply {
+        field: &'static str,
+        label: String,
+        source: crate::procfs::ProcfsError,
+    },
+}
+
+impl LsmError {
+    /// The spec field at fault.
+    pub(crate) fn field(&self) -> &'static str {
+        match self {
+            LsmError::NotEnabled { field, .. } | LsmError::Apply { field, .. } => field,
+        }
+    }
+}
+
+/// What the kernel says about its LSMs: the securityfs list, if readable.
+fn active_list() -> Option<Vec<String>> {
+    let text = std::fs::read_to_string("/sys/kernel/security/lsm").ok()?;
+    Some(
+        text.trim()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// Whether the kernel runs `lsm`.
+pub(crate) fn enabled(lsm: Lsm) -> bool {
+    if let Some(list) = active_list() {
+        return list.iter().any(|l| l == lsm.name());
+    }
+    match lsm {
+        Lsm::AppArmor => std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+            .is_ok_and(|v| v.trim() == "Y"),
+        Lsm::SELinux => Path::new("/sys/fs/selinux/enforce").exists(),
+    }
+}
+
+fn active_description() -> String {
+    match active_list() {
+        Some(list) if !list.is_empty() => list.join(","),
+        Some(_) => "none".into(),
+        None => "/sys/kernel/security/lsm is not readable; no apparmor or selinux in /sys".into(),
+    }
+}
+
+fn set(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|s| !s.is_empty())
+}
+
+/// The labels of `p` and `spec` that the kernel can apply; an error for the
+/// first one it cannot, naming its field. `enabled` says which LSMs run.
+pub(crate) fn check_with(
+    p: &Process,
+    spec: Option<&Spec>,
+    enabled: impl Fn(Lsm) -> bool,
+) -> Result<(), LsmError> {
+    let mount_label = spec
+        .and_then(|s| s.linux().as_ref())
+        .and_then(|l| set(l.mount_label()));
+    let wanted = [
+        (
+            "process.apparmorProfile",
+            Lsm::AppArmor,
+            set(p.apparmor_profile()).is_some(),
+        ),
+        (
+            "process.selinuxLabel",
+            Lsm::SELinux,
+            set(p.selinux_label()).is_some(),
+        ),
+        ("linux.mountLabel", Lsm::SELinux, mount_label.is_some()),
+    ];
+    for (field, lsm, asked) in wanted {
+        if asked && !enabled(lsm) {
+            return Err(LsmError::NotEnabled {
+                field,
+                lsm: lsm.title(),
+                active: active_description(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// [`check_with`] against the running kernel.
+pub(crate) fn check(p: &Process, spec: Option<&Spec>) -> Result<(), LsmError> {
+    check_with(p, spec, enabled)
+}
+
+/// In C, just before the identity changes and execve: set the exec labels
+/// (the next execve enters them), through the runtime's own procfs.
+pub(crate) fn apply_exec_labels(p: &Process) -> Result<(), LsmError> {
+    if let Some(profile) = set(p.apparmor_profile()) {
+        let text = format!("exec {profile}");
+        let r = crate::procfs::write(Path::new("self/attr/apparmor/exec"), text.as_bytes())
+            .or_else(|_| crate::procfs::write(Path::new("self/attr/exec"), text.as_bytes()));
+        r.map_err(|source| LsmError::Apply {
+            field: "process.apparmorProfile",
+            label: profile.to_owned(),
+            source,
+        })?;
+    }
+    if let Some(label) = set(p.selinux_label()) {
+        crate::procfs::write(Path::new("self/attr/exec"), label.as_bytes()).map_err(|source| {
+            LsmError::Apply {
+                field: "process.selinuxLabel",
+                label: label.to_owned(),
+                source,
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// The mount data with `linux.mountLabel` added as SELinux's `context=`
+/// option (for mounts that are not binds), as runc does.
+pub(crate) fn mount_data(data: &str, label: Option<&str>) -> String {
+    match label.filter(|l| !l.is_empty()) {
+        None => data.to_owned(),
+        Some(l) if data.is_empty() => format!("context=\"{l}\""),
+        Some(l) => format!("{data},context=\"{l}\""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(json: &str) -> Process {
+        serde_json::from_str(json).expect("process")
+    }
+
+    #[test]
+    fn refuses_what_the_kernel_does_not_run() {
+        let none = |_| false;
+        let all = |_| true;
+        let cases = [
+            (r#""apparmorProfile":"p""#, "process.apparmorProfile"),
+            (r#""selinuxLabel":"l""#, "process.selinuxLabel"),
+        ];
+        for (field_json, field) in cases {
+            let p = process(&format!(
+                r#"{{"cwd":"/","user":{{"uid":0,"gid":0}},{field_json}}}"#
+            ));
+            let e = check_with(&p, None, none).expect_err(field);
+            assert_eq!(e.field(), field);
+            assert!(e.to_string().starts_with(field), "{e}");
+            assert!(e.to_string().contains("not enabled"), "{e}");
+            check_with(&p, None, all).expect("applied when enabled");
+        }
+        let spec: Spec = serde_json::from_str(
+            r#"{"ociVersion":"1.0.2","linux":{"mountLabel":"system_u:object_r:container_file_t:s0"}}"#,
+        )
+        .expect("spec");
+        let p = process(r#"{"cwd":"/","user":{"uid":0,"gid":0}}"#);
+        let e = check_with(&p, Some(&spec), none).expect_err("mountLabel");
+        assert_eq!(e.field(), "linux.mountLabel");
+        check_with(&p, Some(&spec), |l| l == Lsm::SELinux).expect("selinux runs");
+        let empty = process(
+            r#"{"cwd":"/","user":{"uid":0,"gid":0},"apparmorProfile":"","selinuxLabel":""}"#,
+        );
+        check_with(&empty, None, none).expect("empty is unset");
+    }
+
+    #[test]
+    fn this_kernel_matches_its_sysfs() {
+        // The machine's answer must agree with the files it is read from.
+        let aa = enabled(Lsm::AppArmor);
+        let from_files = match active_list() {
+            Some(l) => l.iter().any(|x| x == "apparmor"),
+            None => Path::new("/sys/module/apparmor").exists(),
+        };
+        assert!(!aa || from_files);
+    }
+
+    #[test]
+    fn mount_label_option() {
+        assert_eq!(mount_data("", None), "");
+        assert_eq!(mount_data("mode=755", Some("")), "mode=755");
+        assert_eq!(mount_data("", Some("l:s0")), "context=\"l:s0\"");
+        assert_eq!(mount_data("mode=755", Some("l")), "mode=755,context=\"l\"");
+    }
+}
