@@ -217,7 +217,7 @@ mod remove_tests {
             "the shared parent stays"
         );
         std::fs::remove_dir(&sibling).expect("rmdir sibling");
-        remove_all(&[parent.clone()]).expect("remove parent");
+        remove_all(std::slice::from_ref(&parent)).expect("remove parent");
         assert!(!parent.exists(), "an empty made parent goes");
     }
 }
