@@ -1283,6 +1283,48 @@ pub fn spawn_registered(cmd: &mut Command) -> Result<std::process::Child> {
     Ok(child)
 }
 
+/// Spawns `cmd` (as [`spawn_registered`]) in a new session whose controlling terminal is
+/// the slave of a fresh pty of `rows` x `cols`, on its stdin, stdout and stderr, as a
+/// person's shell would run it. Returns the child and the pty master.
+pub fn spawn_on_pty(
+    cmd: &mut Command,
+    rows: u16,
+    cols: u16,
+) -> Result<(std::process::Child, OwnedFd)> {
+    let ws = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&ws), None)
+        .map_err(|e| Error::io("openpty", std::io::Error::from(e)))?;
+    let slave = |what: &str| {
+        pty.slave
+            .try_clone()
+            .map_err(|e| Error::io(format!("dup the pty slave for {what}"), e))
+    };
+    cmd.stdin(Stdio::from(slave("stdin")?))
+        .stdout(Stdio::from(slave("stdout")?))
+        .stderr(Stdio::from(slave("stderr")?));
+    // SAFETY: setsid and ioctl are async-signal-safe; no allocation in the closure.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = spawn_registered(cmd)?;
+    // The parent keeps only the master: the slave's last copy is the child's.
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    drop(pty.slave);
+    Ok((child, pty.master))
+}
+
 /// Waits at most `timeout` for a child from [`spawn_registered`]; kills it (and its
 /// process group when it leads one) and returns [`Error::Timeout`] when it takes longer.
 pub fn wait_spawned(child: &mut std::process::Child, timeout: Duration) -> Result<ExitStatus> {

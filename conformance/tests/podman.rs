@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use skiff_conformance::{
-    cgroup_dirs_named, mounts_under, read_fd_until, reap_orphans, runtime_binary, spawn_registered,
-    unique_id, wait_spawned, Bundle,
+    cgroup_dirs_named, mounts_under, read_fd_until, reap_orphans, runtime_binary, spawn_on_pty,
+    spawn_registered, unique_id, wait_spawned, Bundle,
 };
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -141,6 +141,18 @@ impl Podman {
             .to_owned()
     }
 
+    /// `podman run --detach` of a long sleep on the test rootfs; returns the container id.
+    fn run_sleeper(&self, name: &str) -> String {
+        let rootfs = self.rootfs();
+        let cidfile = self.cidfile(name);
+        let mut args = vec!["run", "--detach", "--name", name, "--cidfile", &cidfile];
+        args.extend(Podman::run_flags());
+        args.extend(["--rootfs", &rootfs, "/bin/sleep", "300"]);
+        let out = self.cmd(&args);
+        assert_eq!(out.code, Some(0), "{out}");
+        self.cid(&cidfile)
+    }
+
     fn inspect_status(&self, name: &str) -> String {
         self.cmd(&["inspect", "--format", "{{.State.Status}}", name])
             .stdout
@@ -264,14 +276,7 @@ fn podman_runs_an_imported_image() {
 fn podman_exec_stop_and_kill() {
     let p = Podman::new();
     let name = unique_id("pm-exec");
-    let rootfs = p.rootfs();
-    let cidfile = p.cidfile(&name);
-    let mut args = vec!["run", "--detach", "--name", &name, "--cidfile", &cidfile];
-    args.extend(Podman::run_flags());
-    args.extend(["--rootfs", &rootfs, "/bin/sleep", "300"]);
-    let out = p.cmd(&args);
-    assert_eq!(out.code, Some(0), "{out}");
-    let id = p.cid(&cidfile);
+    let id = p.run_sleeper(&name);
     assert_eq!(p.inspect_status(&name), "running");
 
     let out = p.cmd(&["exec", &name, "/bin/sh", "-c", "echo in-exec; exit 5"]);
@@ -300,14 +305,7 @@ fn podman_exec_stop_and_kill() {
 fn podman_pause_and_unpause() {
     let p = Podman::new();
     let name = unique_id("pm-pause");
-    let rootfs = p.rootfs();
-    let cidfile = p.cidfile(&name);
-    let mut args = vec!["run", "--detach", "--name", &name, "--cidfile", &cidfile];
-    args.extend(Podman::run_flags());
-    args.extend(["--rootfs", &rootfs, "/bin/sleep", "300"]);
-    let out = p.cmd(&args);
-    assert_eq!(out.code, Some(0), "{out}");
-    let id = p.cid(&cidfile);
+    let id = p.run_sleeper(&name);
 
     let out = p.cmd(&["pause", &name]);
     assert_eq!(out.code, Some(0), "{out}");
@@ -347,32 +345,12 @@ fn podman_interactive_tty() {
         "-c",
         "tty; stty size; read line; echo got-$line; exit 4",
     ]);
-    let ws = nix::pty::Winsize {
-        ws_row: 33,
-        ws_col: 101,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = nix::pty::openpty(Some(&ws), None).expect("openpty");
     let mut cmd = p.command(&args);
-    cmd.stdin(Stdio::from(pty.slave.try_clone().expect("dup")))
-        .stdout(Stdio::from(pty.slave.try_clone().expect("dup")))
-        .stderr(Stdio::from(pty.slave.try_clone().expect("dup")));
-    // SAFETY: setsid and ioctl are async-signal-safe; no allocation in the closure.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = spawn_registered(&mut cmd).expect("spawn podman");
+    let (mut child, master) = spawn_on_pty(&mut cmd, 33, 101).expect("spawn podman");
     drop(cmd);
-    drop(pty.slave);
-    let before = read_fd_until(&pty.master, Some("33 101"), WAIT);
-    nix::unistd::write(&pty.master, b"typed\n").expect("type a line");
-    let after = read_fd_until(&pty.master, Some("got-typed"), WAIT);
+    let before = read_fd_until(&master, Some("33 101"), WAIT);
+    nix::unistd::write(&master, b"typed\n").expect("type a line");
+    let after = read_fd_until(&master, Some("got-typed"), WAIT);
     let status = wait_spawned(&mut child, WAIT).expect("podman finishes");
     let text = format!("{before}{after}");
     assert!(text.contains("/dev/pts/"), "a pty inside: {text:?}");

@@ -4,13 +4,11 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
 use skiff_conformance::{
-    read_fd_until, spawn_registered, unique_id, wait_spawned, ConsoleSocket, Fixture,
+    read_fd_until, spawn_on_pty, unique_id, wait_spawned, ConsoleSocket, Fixture,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -82,32 +80,12 @@ fn run_with_terminal_under_a_pty() {
     .expect("fixture");
     f.bundle.config_mut()["process"]["terminal"] = json!(true);
     f.bundle.write_config().expect("config");
-    let ws = nix::pty::Winsize {
-        ws_row: 40,
-        ws_col: 120,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = nix::pty::openpty(Some(&ws), None).expect("openpty");
     let id = unique_id("ptyrun");
     let b = f.bundle.path().to_string_lossy().into_owned();
     let mut cmd = f.rt.command(&["run", "--bundle", &b, &id]);
-    cmd.stdin(Stdio::from(pty.slave.try_clone().expect("dup")))
-        .stdout(Stdio::from(pty.slave.try_clone().expect("dup")))
-        .stderr(Stdio::from(pty.slave.try_clone().expect("dup")));
-    // SAFETY: setsid and ioctl are async-signal-safe; no allocation in the closure.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = spawn_registered(&mut cmd).expect("spawn run");
+    let (mut child, master) = spawn_on_pty(&mut cmd, 40, 120).expect("spawn run");
     drop(cmd);
-    drop(pty.slave);
-    let text = read_fd_until(&pty.master, Some("ok-run"), WAIT);
+    let text = read_fd_until(&master, Some("ok-run"), WAIT);
     let status = wait_spawned(&mut child, WAIT).expect("run finishes");
     let l = lines(&text);
     assert!(
