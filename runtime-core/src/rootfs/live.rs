@@ -56,6 +56,17 @@ fn mount_setattr(fd: &OwnedFd, attr: RecursiveAttr) -> Result<(), nix::Error> {
     Ok(())
 }
 
+/// Make the detached mount `fd` (from open_tree) read-only.
+pub(crate) fn make_read_only(fd: &OwnedFd) -> Result<(), nix::Error> {
+    mount_setattr(
+        fd,
+        RecursiveAttr {
+            set: super::options::attr::RDONLY,
+            clear: 0,
+        },
+    )
+}
+
 /// statvfs `f_flag` bits to the mount flags a bind remount must repeat to
 /// keep them.
 pub(crate) fn flags_from_statvfs(bits: u64) -> MsFlags {

@@ -22,6 +22,7 @@ use nix::mount::{mount, MsFlags};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 pub(crate) use devices::mount_console;
+pub(crate) use live::make_read_only;
 pub(crate) use options::MOUNT_OPTIONS;
 
 use crate::launch::LaunchPlan;
