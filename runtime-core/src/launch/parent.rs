@@ -28,7 +28,7 @@ pub enum LaunchError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The sealed copy of the binary for the init process could not be made.
+    /// The write-protected view of the binary for the init process could not be made.
     #[error(transparent)]
     Seal(#[from] super::sealed_exe::SealError),
     /// The handshake broke.
