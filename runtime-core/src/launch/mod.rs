@@ -4,7 +4,7 @@
 //! Three processes take part. `P` is the caller (the `skiff` CLI, or a program
 //! that links this crate, which may be multithreaded). `I` is a fresh copy of
 //! the calling binary, started with fork+exec through a write-protected view of
-//! `/proc/self/exe` (argv[0] `skiff-init`; see `sealed_exe`), so everything
+//! `/proc/self/exe` (argv[0] `skiff-init`; see `protected_exe`), so everything
 //! it does runs single-threaded and fork-safe.
 //! `C` is the container process, cloned by `I` with `CLONE_PARENT` so that it
 //! is `P`'s child, in its new namespaces.
@@ -59,7 +59,7 @@ mod init;
 mod message;
 mod parent;
 mod plan;
-mod sealed_exe;
+mod protected_exe;
 mod stdio;
 
 pub use entry::init_if_requested;

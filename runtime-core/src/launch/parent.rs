@@ -30,7 +30,7 @@ pub enum LaunchError {
     },
     /// The write-protected view of the binary for the init process could not be made.
     #[error(transparent)]
-    Seal(#[from] super::sealed_exe::SealError),
+    Seal(#[from] super::protected_exe::SealError),
     /// The handshake broke.
     #[error(transparent)]
     Channel(#[from] ChannelError),
@@ -97,7 +97,7 @@ pub(crate) fn launch(
 }
 
 fn spawn_init(theirs: &UnixStream, plan: &LaunchPlan) -> Result<std::process::Child, LaunchError> {
-    let exe = super::sealed_exe::path().map_err(LaunchError::Seal)?;
+    let exe = super::protected_exe::path().map_err(LaunchError::Seal)?;
     let fd = theirs.as_raw_fd();
     // I inherits the launch socket and the console socket (both must pass)
     // and the preserved fds 3..3+N (those the caller has open).
