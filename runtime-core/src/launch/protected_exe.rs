@@ -91,11 +91,22 @@ fn sealed_copy() -> Result<OwnedFd, SealError> {
         copy.write_all(&buf[..n]).map_err(SealError::Copy)?;
     }
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-    // SAFETY: F_ADD_SEALS takes an integer argument.
-    if unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-        return Err(SealError::Seal(std::io::Error::last_os_error()));
+    // F_SEAL_WRITE fails with EBUSY while the kernel still holds extra
+    // references on the copy's pages (seen now and then, about 1 start in
+    // 1,000, right after the copy): those go within moments, so retry.
+    let mut wait = std::time::Duration::from_millis(1);
+    loop {
+        // SAFETY: F_ADD_SEALS takes an integer argument.
+        if unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, seals) } == 0 {
+            return Ok(copy.into());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EBUSY) || wait > std::time::Duration::from_millis(64) {
+            return Err(SealError::Seal(err));
+        }
+        std::thread::sleep(wait);
+        wait *= 2;
     }
-    Ok(copy.into())
 }
 
 /// The path to exec for a write-protected view of this binary (`/proc/self/fd/N`,
