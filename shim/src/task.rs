@@ -574,6 +574,16 @@ impl TaskService {
         Ok(())
     }
 
+    /// New resources for a running container: containerd sends the OCI
+    /// `LinuxResources` as JSON in an Any; skiff-core merges them with the
+    /// recorded ones, checks them and writes what changed.
+    fn do_update(&self, req: UpdateTaskRequest) -> Res<()> {
+        let resources = resources_of(&req)?;
+        let root = self.root_of(&req.id)?;
+        Container::load(&root, &req.id)?.update(&resources)?;
+        Ok(())
+    }
+
     fn do_stats(&self, req: StatsRequest) -> Res<StatsResponse> {
         let root = self.root_of(&req.id)?;
         let stats = Container::load(&root, &req.id)?.stats()?;
@@ -695,6 +705,19 @@ macro_rules! rpc {
     };
 }
 
+/// The OCI `LinuxResources` of an Update request (JSON in an Any, as
+/// containerd's typeurl marshals the runtime-spec types).
+fn resources_of(req: &UpdateTaskRequest) -> Res<oci_spec::runtime::LinuxResources> {
+    let any = req.resources.as_ref().ok_or(ShimError::Invalid {
+        field: "resources",
+        message: "missing".into(),
+    })?;
+    serde_json::from_slice(&any.value).map_err(|e| ShimError::Invalid {
+        field: "resources",
+        message: format!("not an OCI LinuxResources ({}): {e}", any.type_url),
+    })
+}
+
 impl containerd_shim::Task for TaskService {
     fn state(&self, _: &TtrpcContext, req: StateRequest) -> TtrpcResult<StateResponse> {
         rpc!(self.do_state(req))
@@ -749,10 +772,8 @@ impl containerd_shim::Task for TaskService {
         rpc!(self.do_close_io(req).map(|()| Empty::new()))
     }
 
-    fn update(&self, _: &TtrpcContext, _: UpdateTaskRequest) -> TtrpcResult<Empty> {
-        rpc!(Err::<Empty, _>(ShimError::Unimplemented(
-            "update (skiff-core cannot change a running container's resources yet)"
-        )))
+    fn update(&self, _: &TtrpcContext, req: UpdateTaskRequest) -> TtrpcResult<Empty> {
+        rpc!(self.do_update(req).map(|()| Empty::new()))
     }
 
     fn wait(&self, _: &TtrpcContext, req: WaitRequest) -> TtrpcResult<WaitResponse> {
@@ -783,5 +804,45 @@ impl containerd_shim::Task for TaskService {
             self.exit.signal();
         }
         Ok(Empty::new())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn request(json: &str) -> UpdateTaskRequest {
+        let mut any = Any::new();
+        any.type_url = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources".into();
+        any.value = json.as_bytes().to_vec();
+        UpdateTaskRequest {
+            id: "c".into(),
+            resources: MessageField::some(any),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn update_resources_come_from_the_json_in_the_any() {
+        let res = resources_of(&request(
+            r#"{"memory":{"limit":67108864},"cpu":{"quota":50000,"period":100000},"pids":{"limit":64}}"#,
+        ))
+        .expect("parsed");
+        assert_eq!(
+            res.memory().as_ref().and_then(|m| m.limit()),
+            Some(67108864)
+        );
+        assert_eq!(res.cpu().as_ref().and_then(|c| c.quota()), Some(50000));
+        assert_eq!(res.pids().as_ref().map(|p| p.limit()), Some(64));
+    }
+
+    #[test]
+    fn update_without_or_with_bad_resources_names_the_field() {
+        let missing = UpdateTaskRequest::default();
+        let err = resources_of(&missing).expect_err("missing");
+        assert!(err.to_string().starts_with("resources:"), "{err}");
+        let err = resources_of(&request("{\"memory\": 5}")).expect_err("bad");
+        assert!(err.to_string().starts_with("resources:"), "{err}");
     }
 }
