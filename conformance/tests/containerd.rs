@@ -1476,3 +1476,27 @@ fn runc_shim_no_pivot_and_memory_limit() {
 fn runc_shim_failing_exec_is_reported_and_the_container_goes_on() {
     check_a_failing_exec_is_reported_and_the_container_goes_on(&Containerd::start_runc_shim());
 }
+
+/// `ctr task kill` of a task that has exited: the shim calls the runtime's
+/// `kill`, which fails, and maps the failure to "not found" only by its text
+/// ("container not running", "no such process", ...).
+#[test]
+fn runc_shim_kill_of_an_exited_task_is_not_found() {
+    let cd = Containerd::start_runc_shim();
+    let id = "gone";
+    let out = cd.run(&["-d"], id, &["true"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "STOPPED");
+    let out = cd.ctr(&["task", "kill", "-s", "KILL", id]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("process already finished: not found"),
+        "{out}"
+    );
+    // `kill --all` of the exited task succeeds.
+    let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    assert_clean(&cd);
+}
