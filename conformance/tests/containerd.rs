@@ -832,8 +832,11 @@ impl EventLog {
 
 #[test]
 fn each_task_event_is_published_once() {
-    let cd = Containerd::start();
-    let events = EventLog::start(&cd);
+    check_each_task_event_is_published_once(&Containerd::start());
+}
+
+fn check_each_task_event_is_published_once(cd: &Containerd) {
+    let events = EventLog::start(cd);
     // Let `ctr events` subscribe before the container exists.
     std::thread::sleep(Duration::from_millis(300));
     let out = cd.run(&["-d"], "ev", &["sleep", "1000"]);
@@ -875,7 +878,7 @@ fn each_task_event_is_published_once() {
         assert_eq!(seen, n, "{topic} seen {seen} times, want {n}:\n{text}");
     }
     assert_eq!(cd.ctr(&["containers", "rm", "ev"]).code, Some(0));
-    assert_clean(&cd);
+    assert_clean(cd);
 }
 
 #[test]
@@ -1165,24 +1168,40 @@ fn an_exit_while_containerd_is_down_is_reported_after_restart() {
 
 #[test]
 fn an_oom_kill_is_published() {
-    let cd = Containerd::start();
-    let events = EventLog::start(&cd);
+    check_an_oom_kill_is_published(&Containerd::start());
+}
+
+fn check_an_oom_kill_is_published(cd: &Containerd) {
+    let events = EventLog::start(cd);
     std::thread::sleep(Duration::from_millis(300));
     // 64 MiB buffer under a 16 MiB limit (the host has no swap to hide it).
+    // The hog waits for /go, made by an exec once the task runs: the stock
+    // runc shim starts watching for OOM only when start returns, and an OOM
+    // before that would not be published.
+    let id = "hog";
     let out = cd.run(
-        &["--rm", "--memory-limit", "16777216"],
-        "hog",
+        &["-d", "--memory-limit", "16777216"],
+        id,
         &[
-            "busybox",
-            "dd",
-            "if=/dev/zero",
-            "of=/dev/null",
-            "bs=64M",
-            "count=1",
+            "sh",
+            "-c",
+            "until [ -e /go ]; do sleep 0.05; done; \
+             exec busybox dd if=/dev/zero of=/dev/null bs=64M count=1",
         ],
     );
-    assert_eq!(out.code, Some(137), "{out}\n{}", cd.log());
-    events.wait_for("/tasks/oom", "hog");
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "RUNNING");
+    let out = cd.ctr(&["task", "exec", "--exec-id", "go", id, "touch", "/go"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "STOPPED");
+    let out = cd.ctr(&["task", "delete", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("137") || out.stdout.contains("137"),
+        "{out}"
+    );
+    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    events.wait_for("/tasks/oom", id);
     let text = events.stop();
     // The kernel may report one OOM episode more than once; never none.
     assert!(
@@ -1190,7 +1209,9 @@ fn an_oom_kill_is_published() {
             .any(|l| l.contains(" /tasks/oom ") && l.contains("\"hog\"")),
         "{text}"
     );
-    assert_clean(&cd);
+    // /go is in the shared rootfs.
+    let _ = std::fs::remove_file(cd.bundle.rootfs().join("go"));
+    assert_clean(cd);
 }
 
 #[test]
@@ -1499,4 +1520,15 @@ fn runc_shim_kill_of_an_exited_task_is_not_found() {
     assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
     assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
     assert_clean(&cd);
+}
+
+/// The runc shim watches the container's memory cgroup itself.
+#[test]
+fn runc_shim_an_oom_kill_is_published() {
+    check_an_oom_kill_is_published(&Containerd::start_runc_shim());
+}
+
+#[test]
+fn runc_shim_each_task_event_is_published_once() {
+    check_each_task_event_is_published_once(&Containerd::start_runc_shim());
 }
