@@ -566,6 +566,33 @@ fn update_changes_the_cgroup_files() {
     assert!(out.success(), "{out}");
     assert_eq!(file(pid, "pids", "pids.max", "pids.max"), "25");
 
+    // `--resources -`: the JSON on stdin, as containerd's runc shim (go-runc)
+    // calls it.
+    let mut child = std::process::Command::new(f.rt.bin())
+        .arg("--root")
+        .arg(f.rt.root())
+        .args(["update", "--resources", "-", &id])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn update --resources -");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(br#"{"pids": {"limit": 23}}"#)
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("update --resources -");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(file(pid, "pids", "pids.max", "pids.max"), "23");
+    // Put 25 back for the checks below.
+    let out =
+        f.rt.cmd(&["update", "-r", &json_file.to_string_lossy(), &id])
+            .expect("update -r");
+    assert!(out.success(), "{out}");
+
     // Bad values change nothing and name what was wrong.
     for (args, names) in [
         (vec!["--memory", "-5"], "--memory"),

@@ -4,6 +4,11 @@
 //! busybox rootfs. Each test ends by checking that no shim, container
 //! process, cgroup, mount or state is left behind.
 //!
+//! The `runc_shim_*` tests use containerd's stock shim instead,
+//! `containerd-shim-runc-v2` (runtime `io.containerd.runc.v2`), with the
+//! runtime binary under test as its runc (`ctr run --runc-binary`): skiff's
+//! CLI as containerd calls runc. `RUNTIME=/usr/sbin/runc` runs them on runc.
+//!
 //! Needs containerd and ctr (`apt-get install -y containerd`) and the built
 //! shim: `$SKIFF_SHIM_BIN`, else `containerd-shim-skiff-v2` next to this test's
 //! target dir (`cargo build -p skiff-shim` first).
@@ -18,6 +23,10 @@ use std::time::{Duration, Instant};
 use skiff_conformance::{reap_orphans, spawn_registered, wait_spawned, Bundle};
 
 const RUNTIME: &str = "io.containerd.skiff.v2";
+/// containerd's stock shim, which calls a runc-compatible binary.
+const RUNC_RUNTIME: &str = "io.containerd.runc.v2";
+/// The runc shim's default `--root` for its runtime, per namespace.
+const RUNC_STATE_ROOT: &str = "/run/containerd/runc";
 const CTR_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long shims and containers get to go away after their last request.
 const SETTLE: Duration = Duration::from_secs(15);
@@ -85,10 +94,32 @@ struct Containerd {
     bundle: Bundle,
     /// Container (and pod) ids used, whose shim sockets must be gone at the end.
     ids: std::sync::Mutex<Vec<String>>,
+    /// The runtime `run` asks for, and its shim binary's name.
+    runtime: &'static str,
+    shim_name: &'static str,
+    /// Options `run` adds for that runtime (`--runc-binary`, `--env`).
+    run_opts: Vec<String>,
+    /// Where the runtime keeps its state (`--root`), per namespace.
+    state_root: PathBuf,
 }
 
 impl Containerd {
+    /// A containerd running skiff through skiff's own shim.
     fn start() -> Self {
+        Self::start_as(RUNTIME, "containerd-shim-skiff-v2", false)
+    }
+
+    /// A containerd whose `run` uses containerd's stock runc shim
+    /// (`io.containerd.runc.v2`) with the runtime binary under test
+    /// (`skiff_conformance::runtime_binary()`: `$RUNTIME`, `$SKIFF_BIN`, the
+    /// built skiff) as its `--runc-binary`. The shim gives it `--root
+    /// /run/containerd/runc/NAMESPACE` (ctr 1.6's `--runc-root` does not
+    /// reach it); teardown removes that directory.
+    fn start_runc_shim() -> Self {
+        Self::start_as(RUNC_RUNTIME, "containerd-shim-runc-v2", true)
+    }
+
+    fn start_as(runtime: &'static str, shim_name: &'static str, runc_shim: bool) -> Self {
         skiff_conformance::init();
         let dir = tempfile::Builder::new()
             .prefix("skiff-containerd-")
@@ -96,8 +127,10 @@ impl Containerd {
             .expect("temp dir");
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).expect("bin dir");
-        std::os::unix::fs::symlink(shim_binary(), bin.join("containerd-shim-skiff-v2"))
-            .expect("link the shim");
+        if !runc_shim {
+            std::os::unix::fs::symlink(shim_binary(), bin.join("containerd-shim-skiff-v2"))
+                .expect("link the shim");
+        }
         let ns = format!(
             "skiff-shim-{}-{}",
             std::process::id(),
@@ -117,7 +150,27 @@ impl Containerd {
             daemon: None,
             bundle: Bundle::new(&["/bin/true"]).expect("busybox rootfs"),
             ids: std::sync::Mutex::new(Vec::new()),
+            runtime,
+            shim_name,
+            run_opts: Vec::new(),
+            state_root: PathBuf::new(),
         };
+        cd.state_root = if runc_shim {
+            PathBuf::from(RUNC_STATE_ROOT)
+        } else {
+            cd.skiff_root()
+        };
+        if runc_shim {
+            let bin = skiff_conformance::runtime_binary().expect("the runtime binary");
+            cd.run_opts = vec![
+                "--runc-binary".into(),
+                bin.display().to_string(),
+                // ctr's spec for `--rootfs` has no environment, and runc
+                // resolves `sh` only through the process's PATH.
+                "--env".into(),
+                "PATH=/bin".into(),
+            ];
+        }
         cd.start_daemon();
         cd
     }
@@ -272,7 +325,8 @@ impl Containerd {
         // `--rootfs` is a flag: the rootfs path is the first argument.
         let mut args = vec!["run"];
         args.extend_from_slice(opts);
-        args.extend_from_slice(&["--runtime", RUNTIME, "--rootfs", &rootfs, id]);
+        args.extend(self.run_opts.iter().map(String::as_str));
+        args.extend_from_slice(&["--runtime", self.runtime, "--rootfs", &rootfs, id]);
         args.extend_from_slice(cmd);
         self.ctr(&args)
     }
@@ -317,9 +371,7 @@ impl Containerd {
         let sock = self.sock().display().to_string();
         processes()
             .into_iter()
-            .filter(|(_, cmdline)| {
-                cmdline.contains("containerd-shim-skiff-v2") && cmdline.contains(&sock)
-            })
+            .filter(|(_, cmdline)| cmdline.contains(self.shim_name) && cmdline.contains(&sock))
             .map(|(pid, _)| pid)
             .collect()
     }
@@ -330,9 +382,7 @@ impl Containerd {
         let want = format!(" -id {id} ");
         processes()
             .into_iter()
-            .find(|(_, c)| {
-                c.contains("containerd-shim-skiff-v2") && c.contains(&sock) && c.contains(&want)
-            })
+            .find(|(_, c)| c.contains(self.shim_name) && c.contains(&sock) && c.contains(&want))
             .map(|(pid, _)| pid)
             .unwrap_or_else(|| panic!("no shim for {id}"))
     }
@@ -397,7 +447,7 @@ impl Containerd {
                     .into_iter()
                     .map(|m| format!("mount {m}")),
             );
-            if let Ok(entries) = std::fs::read_dir(self.skiff_root().join(&self.ns)) {
+            if let Ok(entries) = std::fs::read_dir(self.state_root.join(&self.ns)) {
                 leaks.extend(
                     entries
                         .flatten()
@@ -451,6 +501,8 @@ impl Containerd {
         for socket in self.shim_sockets() {
             let _ = std::fs::remove_file(socket);
         }
+        // The namespace's state directory (empty unless a test failed).
+        let _ = std::fs::remove_dir(self.state_root.join(&self.ns));
     }
 }
 
@@ -530,7 +582,10 @@ fn shim_prints_version_and_info() {
 
 #[test]
 fn run_returns_exit_status_and_output() {
-    let cd = Containerd::start();
+    check_run_returns_exit_status_and_output(&Containerd::start());
+}
+
+fn check_run_returns_exit_status_and_output(cd: &Containerd) {
     let out = cd.run(
         &["--rm"],
         "exit3",
@@ -539,7 +594,7 @@ fn run_returns_exit_status_and_output() {
     assert_eq!(out.code, Some(3), "{out}\n{}", cd.log());
     assert_eq!(out.stdout, "out-42\n", "{out}");
     assert!(out.stderr.contains("err-line"), "{out}");
-    assert_clean(&cd);
+    assert_clean(cd);
 }
 
 #[test]
@@ -569,7 +624,10 @@ fn stdin_reaches_the_container_and_closes() {
 
 #[test]
 fn exec_kill_pause_resume_ps_metrics() {
-    let cd = Containerd::start();
+    check_exec_kill_pause_resume_ps_metrics(&Containerd::start());
+}
+
+fn check_exec_kill_pause_resume_ps_metrics(cd: &Containerd) {
     let id = "long";
     let out = cd.run(&["-d"], id, &["sleep", "1000"]);
     assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
@@ -633,7 +691,7 @@ fn exec_kill_pause_resume_ps_metrics() {
     );
     let out = cd.ctr(&["containers", "rm", id]);
     assert_eq!(out.code, Some(0), "{out}");
-    assert_clean(&cd);
+    assert_clean(cd);
 }
 
 #[test]
@@ -657,7 +715,12 @@ fn kill_all_stops_every_process() {
 
 #[test]
 fn terminal_run_and_exec() {
-    let cd = Containerd::start();
+    check_terminal_run_and_exec(&Containerd::start());
+}
+
+fn check_terminal_run_and_exec(cd: &Containerd) {
+    // `--runtime NAME` and the runtime's options, for the command lines below.
+    let runtime = format!("{} --runtime {}", cd.run_opts.join(" "), cd.runtime);
     // ctr wants a terminal for -t: run it under script(1)'s pty.
     let ctr = format!(
         "{} --address {} -n {}",
@@ -686,7 +749,7 @@ fn terminal_run_and_exec() {
         )
     };
     let (code, out) = script(format!(
-        "{ctr} run -t --rm --fifo-dir {fifo} --runtime {RUNTIME} --rootfs {rootfs} tty1 sh -c 'tty; echo on-a-tty; exit 4'"
+        "{ctr} run -t --rm --fifo-dir {fifo} {runtime} --rootfs {rootfs} tty1 sh -c 'tty; echo on-a-tty; exit 4'"
     ));
     assert_eq!(code, Some(4), "{out}\n{}", cd.log());
     assert!(out.contains("/dev/pts/0"), "{out}");
@@ -694,7 +757,7 @@ fn terminal_run_and_exec() {
 
     // ResizePty: ctr passes its terminal's size on; the container sees it.
     let (code, out) = script(format!(
-        "stty rows 31 cols 97; {ctr} run -t --rm --fifo-dir {fifo} --runtime {RUNTIME} --rootfs {rootfs} tty3 \
+        "stty rows 31 cols 97; {ctr} run -t --rm --fifo-dir {fifo} {runtime} --rootfs {rootfs} tty3 \
          sh -c 'until [ \"$(stty size)\" = \"31 97\" ]; do sleep 0.05; done; echo resized'"
     ));
     assert_eq!(code, Some(0), "{out}\n{}", cd.log());
@@ -714,7 +777,7 @@ fn terminal_run_and_exec() {
     cd.wait_status("tty2", "STOPPED");
     assert_eq!(cd.ctr(&["task", "delete", "tty2"]).code, Some(0));
     assert_eq!(cd.ctr(&["containers", "rm", "tty2"]).code, Some(0));
-    assert_clean(&cd);
+    assert_clean(cd);
 }
 
 /// `ctr events` for the test's namespace until stopped.
@@ -769,8 +832,11 @@ impl EventLog {
 
 #[test]
 fn each_task_event_is_published_once() {
-    let cd = Containerd::start();
-    let events = EventLog::start(&cd);
+    check_each_task_event_is_published_once(&Containerd::start());
+}
+
+fn check_each_task_event_is_published_once(cd: &Containerd) {
+    let events = EventLog::start(cd);
     // Let `ctr events` subscribe before the container exists.
     std::thread::sleep(Duration::from_millis(300));
     let out = cd.run(&["-d"], "ev", &["sleep", "1000"]);
@@ -812,7 +878,7 @@ fn each_task_event_is_published_once() {
         assert_eq!(seen, n, "{topic} seen {seen} times, want {n}:\n{text}");
     }
     assert_eq!(cd.ctr(&["containers", "rm", "ev"]).code, Some(0));
-    assert_clean(&cd);
+    assert_clean(cd);
 }
 
 #[test]
@@ -1102,24 +1168,40 @@ fn an_exit_while_containerd_is_down_is_reported_after_restart() {
 
 #[test]
 fn an_oom_kill_is_published() {
-    let cd = Containerd::start();
-    let events = EventLog::start(&cd);
+    check_an_oom_kill_is_published(&Containerd::start());
+}
+
+fn check_an_oom_kill_is_published(cd: &Containerd) {
+    let events = EventLog::start(cd);
     std::thread::sleep(Duration::from_millis(300));
     // 64 MiB buffer under a 16 MiB limit (the host has no swap to hide it).
+    // The hog waits for /go, made by an exec once the task runs: the stock
+    // runc shim starts watching for OOM only when start returns, and an OOM
+    // before that would not be published.
+    let id = "hog";
     let out = cd.run(
-        &["--rm", "--memory-limit", "16777216"],
-        "hog",
+        &["-d", "--memory-limit", "16777216"],
+        id,
         &[
-            "busybox",
-            "dd",
-            "if=/dev/zero",
-            "of=/dev/null",
-            "bs=64M",
-            "count=1",
+            "sh",
+            "-c",
+            "until [ -e /go ]; do sleep 0.05; done; \
+             exec busybox dd if=/dev/zero of=/dev/null bs=64M count=1",
         ],
     );
-    assert_eq!(out.code, Some(137), "{out}\n{}", cd.log());
-    events.wait_for("/tasks/oom", "hog");
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "RUNNING");
+    let out = cd.ctr(&["task", "exec", "--exec-id", "go", id, "touch", "/go"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "STOPPED");
+    let out = cd.ctr(&["task", "delete", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("137") || out.stdout.contains("137"),
+        "{out}"
+    );
+    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    events.wait_for("/tasks/oom", id);
     let text = events.stop();
     // The kernel may report one OOM episode more than once; never none.
     assert!(
@@ -1127,7 +1209,9 @@ fn an_oom_kill_is_published() {
             .any(|l| l.contains(" /tasks/oom ") && l.contains("\"hog\"")),
         "{text}"
     );
-    assert_clean(&cd);
+    // /go is in the shared rootfs.
+    let _ = std::fs::remove_file(cd.bundle.rootfs().join("go"));
+    assert_clean(cd);
 }
 
 #[test]
@@ -1200,7 +1284,10 @@ fn ten_containers_at_once_in_one_pod_shim() {
 
 #[test]
 fn a_failing_exec_is_reported_and_the_container_goes_on() {
-    let cd = Containerd::start();
+    check_a_failing_exec_is_reported_and_the_container_goes_on(&Containerd::start());
+}
+
+fn check_a_failing_exec_is_reported_and_the_container_goes_on(cd: &Containerd) {
     let out = cd.run(&["-d"], "host", &["sleep", "1000"]);
     assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
     cd.wait_status("host", "RUNNING");
@@ -1218,7 +1305,7 @@ fn a_failing_exec_is_reported_and_the_container_goes_on() {
     cd.wait_status("host", "STOPPED");
     assert_eq!(cd.ctr(&["task", "delete", "host"]).code, Some(0));
     assert_eq!(cd.ctr(&["containers", "rm", "host"]).code, Some(0));
-    assert_clean(&cd);
+    assert_clean(cd);
 }
 
 #[test]
@@ -1269,4 +1356,179 @@ fn kill_all_of_a_member_spares_the_pod_sharing_its_pid_namespace() {
         assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
     }
     assert_clean(&cd);
+}
+
+// ---------------------------------------------------------------------------------------------
+// containerd's stock shim, containerd-shim-runc-v2, with the runtime binary
+// under test as its runc (`ctr run --runc-binary`). With `RUNTIME=/usr/sbin/runc`
+// these tests run against runc itself, which checks the tests.
+
+#[test]
+fn runc_shim_run_returns_exit_status_and_output() {
+    check_run_returns_exit_status_and_output(&Containerd::start_runc_shim());
+}
+
+#[test]
+fn runc_shim_exec_kill_pause_resume_ps_metrics() {
+    check_exec_kill_pause_resume_ps_metrics(&Containerd::start_runc_shim());
+}
+
+#[test]
+fn runc_shim_kill_all_stops_every_process() {
+    let cd = Containerd::start_runc_shim();
+    let id = "many";
+    let out = cd.run(
+        &["-d"],
+        id,
+        &["sh", "-c", "sleep 1000 & sleep 1000 & trap '' TERM; wait"],
+    );
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "RUNNING");
+    let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    cd.wait_status(id, "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    assert_clean(&cd);
+}
+
+/// The error message the runtime binary under test writes to its JSON log
+/// (`--log FILE --log-format json`, as the runc shim calls it) when
+/// `create` is run directly on a bundle whose process is a missing binary.
+fn direct_create_error(missing: &str) -> String {
+    let rt = skiff_conformance::Runtime::new().expect("runtime");
+    let bundle = Bundle::new(&[missing]).expect("bundle");
+    bundle.write_config().expect("config.json");
+    let log = bundle.path().join("direct-log.json");
+    let log_arg = log.display().to_string();
+    let b = bundle.path().display().to_string();
+    let out = rt
+        .invoke(
+            &[
+                "--log",
+                &log_arg,
+                "--log-format",
+                "json",
+                "create",
+                "--bundle",
+                &b,
+                "direct-nobin",
+            ],
+            skiff_conformance::Opts::default(),
+        )
+        .expect("run create");
+    assert!(!out.success(), "create of {missing} succeeded");
+    let text = std::fs::read_to_string(&log).expect("log.json");
+    let msg = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["level"] == "error")
+        .filter_map(|v| v["msg"].as_str().map(str::to_owned))
+        .next_back()
+        .unwrap_or_else(|| panic!("no error entry in log.json: {text}"));
+    let leaks = rt.leaks("direct-nobin", &bundle);
+    assert!(leaks.is_empty(), "direct create left {leaks:?}");
+    msg
+}
+
+/// The shim reads the runtime's error from `--log log.json --log-format
+/// json` and containerd passes it on to ctr: ctr shows the same message the
+/// runtime logs for the same failure when run directly.
+#[test]
+fn runc_shim_failing_create_reports_the_runtime_error() {
+    let expected = direct_create_error("/no/such/binary");
+    let cd = Containerd::start_runc_shim();
+    let out = cd.run(&["--rm"], "nobin", &["/no/such/binary"]);
+    assert_ne!(out.code, Some(0), "{out}");
+    eprintln!("runtime's own message: {expected}\nctr: {out}");
+    assert!(out.stderr.contains("OCI runtime create failed"), "{out}");
+    assert!(
+        out.stderr.contains(&expected),
+        "wanted {expected:?} in\n{out}"
+    );
+    let _ = cd.ctr(&["containers", "rm", "nobin"]);
+    let out = cd.ctr(&["task", "ls", "-q"]);
+    assert_eq!(out.stdout.trim(), "", "{out}");
+    assert_clean(&cd);
+}
+
+/// `ctr run -t` and `ctr task exec -t`: the shim passes `--console-socket`
+/// to create and exec and receives the pty master.
+#[test]
+fn runc_shim_terminal_run_and_exec() {
+    check_terminal_run_and_exec(&Containerd::start_runc_shim());
+}
+
+/// `--no-pivot` (create's `--no-pivot`) and `--memory-limit` (the spec's
+/// memory limit, found on the container's cgroup under the namespace's).
+#[test]
+fn runc_shim_no_pivot_and_memory_limit() {
+    let cd = Containerd::start_runc_shim();
+    let id = "nopivot";
+    let out = cd.run(
+        &["-d", "--no-pivot", "--memory-limit", "33554432"],
+        id,
+        &["sleep", "1000"],
+    );
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "RUNNING");
+    // The runtime's state is where the leak check looks.
+    let state = cd.state_root.join(&cd.ns).join(id);
+    assert!(state.is_dir(), "no state at {}", state.display());
+    let limit = Path::new("/sys/fs/cgroup/memory")
+        .join(&cd.ns)
+        .join(id)
+        .join("memory.limit_in_bytes");
+    let text =
+        std::fs::read_to_string(&limit).unwrap_or_else(|e| panic!("{}: {e}", limit.display()));
+    assert_eq!(text.trim(), "33554432");
+    let out = cd.ctr(&["task", "kill", "-s", "KILL", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    cd.wait_status(id, "STOPPED");
+    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    assert_clean(&cd);
+}
+
+/// `ctr task exec` of a missing binary: the shim's `exec --process FILE
+/// --detach --pid-file FILE` fails with the runtime's message, and the
+/// container goes on.
+#[test]
+fn runc_shim_failing_exec_is_reported_and_the_container_goes_on() {
+    check_a_failing_exec_is_reported_and_the_container_goes_on(&Containerd::start_runc_shim());
+}
+
+/// `ctr task kill` of a task that has exited: the shim calls the runtime's
+/// `kill`, which fails, and maps the failure to "not found" only by its text
+/// ("container not running", "no such process", ...).
+#[test]
+fn runc_shim_kill_of_an_exited_task_is_not_found() {
+    let cd = Containerd::start_runc_shim();
+    let id = "gone";
+    let out = cd.run(&["-d"], id, &["true"]);
+    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
+    cd.wait_status(id, "STOPPED");
+    let out = cd.ctr(&["task", "kill", "-s", "KILL", id]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(
+        out.stderr.contains("process already finished: not found"),
+        "{out}"
+    );
+    // `kill --all` of the exited task succeeds.
+    let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", id]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
+    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    assert_clean(&cd);
+}
+
+/// The runc shim watches the container's memory cgroup itself.
+#[test]
+fn runc_shim_an_oom_kill_is_published() {
+    check_an_oom_kill_is_published(&Containerd::start_runc_shim());
+}
+
+#[test]
+fn runc_shim_each_task_event_is_published_once() {
+    check_each_task_event_is_published_once(&Containerd::start_runc_shim());
 }

@@ -336,16 +336,20 @@ fn state_errors_are_typed() -> TestResult {
         status == ExitStatus::Signaled(Signal::SIGKILL),
         "wait: {status:?}"
     );
-    expect_state_error("start stopped", c.start(), "container is stopped")?;
+    expect_state_error(
+        "start stopped",
+        c.start(),
+        "container not running (stopped)",
+    )?;
     expect_state_error(
         "kill stopped",
         c.kill(Signal::SIGTERM, false),
-        "container is stopped",
+        "container not running (stopped)",
     )?;
     expect_state_error(
         "exec stopped",
         c.exec(ExecOptions::new(process(&["true"])?)),
-        "container is stopped",
+        "container not running (stopped)",
     )?;
     expect_state_error(
         "load missing",

@@ -40,8 +40,11 @@ pub enum StateError {
     /// A container with this id exists already.
     #[error("container with id {0} already exists")]
     Exists(String),
-    /// The operation is not allowed in the container's status.
-    #[error("cannot {op} container {id}: container is {status}")]
+    /// The operation is not allowed in the container's status. A stopped
+    /// container reads "container not running", runc's words, which
+    /// containerd's runc shim matches to turn a kill of an exited task into
+    /// "process already finished: not found".
+    #[error("cannot {op} container {id}: {}", status_text(*status))]
     WrongStatus {
         /// The container.
         id: String,
@@ -204,6 +207,14 @@ impl Container {
                 status,
             })
         }
+    }
+}
+
+/// How `WrongStatus` names a status.
+fn status_text(status: Status) -> String {
+    match status {
+        Status::Stopped => "container not running (stopped)".to_owned(),
+        other => format!("container is {other}"),
     }
 }
 
