@@ -56,6 +56,7 @@ pub use id::validate_id;
 pub use launch::{init_if_requested, Stdio};
 pub use oci_spec::runtime::Spec;
 pub use process::listen_fds;
+pub use rootfs::{mount_options, MountOptionError, MountOptions};
 pub use spec::{default_spec, default_spec_rootless, features};
 
 /// The default state root, as runc's `/run/runc`.

@@ -24,6 +24,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 pub(crate) use devices::mount_console;
 pub(crate) use live::make_read_only;
 pub(crate) use options::MOUNT_OPTIONS;
+pub use options::{mount_options, MountOptionError, MountOptions};
 
 use crate::launch::LaunchPlan;
 
@@ -48,8 +49,8 @@ pub(crate) enum RootfsError {
     Resolve(#[from] resolve::ResolveError),
     #[error("linux.rootfsPropagation: unknown value {0:?}")]
     Propagation(String),
-    #[error("option {option:?}: {why}")]
-    Unsupported { option: String, why: &'static str },
+    #[error(transparent)]
+    Option(#[from] options::MountOptionError),
     #[error("a bind mount needs a source")]
     NoSource,
     #[error("{why}")]

@@ -3,8 +3,6 @@
 
 use nix::mount::MsFlags;
 
-use super::RootfsError;
-
 /// `MS_NOSYMFOLLOW` (Linux 5.10), missing from nix.
 pub(crate) const MS_NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
 
@@ -199,9 +197,50 @@ fn recursive(name: &str) -> Option<(u64, u64)> {
     })
 }
 
+/// A mount option skiff cannot apply.
+#[derive(Debug, thiserror::Error)]
+#[error("option {option:?}: {why}")]
+pub struct MountOptionError {
+    /// The option as written.
+    pub option: String,
+    /// Why it cannot be applied.
+    pub why: &'static str,
+}
+
+/// A mount's options as mount(2) takes them: see [`mount_options`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    /// The flags for the mount call (a read-only bind needs a remount too).
+    pub flags: MsFlags,
+    /// Propagation changes, in order, each a mount call after the mount.
+    pub propagation: Vec<MsFlags>,
+    /// The filesystem's data, comma-joined (every option that is no flag).
+    pub data: String,
+}
+
+/// Split the `options` of a mount (OCI `mounts[].options`, or the mounts a
+/// containerd snapshotter hands a shim) as mount(2) takes them, with skiff's
+/// own reading of every flag name. Recursive attributes (`rro`, ...) need
+/// mount_setattr after the mount and idmapped mounts are not supported:
+/// both are refused.
+pub fn mount_options(options: &[String]) -> Result<MountOptions, MountOptionError> {
+    if let Some(r) = options.iter().find(|o| recursive(o).is_some()) {
+        return Err(MountOptionError {
+            option: r.clone(),
+            why: "a recursive attribute needs mount_setattr after the mount",
+        });
+    }
+    let o = parse(options)?;
+    Ok(MountOptions {
+        flags: o.flags,
+        propagation: o.propagation,
+        data: o.data,
+    })
+}
+
 /// Parse `options`; an unknown name goes to the filesystem as data.
 /// Idmapped mounts are refused.
-pub(crate) fn parse(options: &[String]) -> Result<Options, RootfsError> {
+pub(crate) fn parse(options: &[String]) -> Result<Options, MountOptionError> {
     let mut o = Options {
         flags: MsFlags::empty(),
         propagation: Vec::new(),
@@ -222,7 +261,7 @@ pub(crate) fn parse(options: &[String]) -> Result<Options, RootfsError> {
         } else if let Some(p) = propagation(opt) {
             o.propagation.push(p);
         } else if opt == "idmap" || opt == "ridmap" || opt.starts_with("idmap=") {
-            return Err(RootfsError::Unsupported {
+            return Err(MountOptionError {
                 option: opt.to_owned(),
                 why: "idmapped mounts are not supported",
             });
@@ -271,6 +310,27 @@ mod tests {
             (o.recursive.set, o.recursive.clear),
             (attr::RELATIME, attr::ATIME_MASK)
         );
+    }
+
+    #[test]
+    fn mount_options_for_a_snapshotters_mounts() {
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = mount_options(&list(&[
+            "ro",
+            "nosuid",
+            "rprivate",
+            "lowerdir=/a:/b",
+            "upperdir=/u",
+            "rw",
+        ]))
+        .expect("overlay options");
+        assert_eq!(o.flags, MsFlags::MS_NOSUID, "rw after ro clears it");
+        assert_eq!(o.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+        assert_eq!(o.data, "lowerdir=/a:/b,upperdir=/u");
+        let e = mount_options(&list(&["rbind", "rro"])).expect_err("rro");
+        assert!(e.to_string().contains("\"rro\""), "{e}");
+        let e = mount_options(&list(&["idmap"])).expect_err("idmap");
+        assert!(e.to_string().contains("idmap"), "{e}");
     }
 
     #[test]
