@@ -1,6 +1,16 @@
 //! Value conversions between the spec's (cgroup v1) units and cgroup v2's,
 //! as runc does them, and the checks on list-valued settings.
 
+/// `pids.limit` → the `pids.max` value (the same file on v1 and v2): none
+/// for 0 (leave it as it is, as runc does), `max` for a negative limit.
+pub(crate) fn pids_max(limit: i64) -> Option<String> {
+    match limit {
+        0 => None,
+        l if l < 0 => Some("max".to_owned()),
+        l => Some(l.to_string()),
+    }
+}
+
 /// cpu.shares (v1, 2..262144) → cpu.weight (v2, 1..10000); 0 means unset.
 pub(crate) fn shares_to_weight(shares: u64) -> u64 {
     if shares == 0 {

@@ -6,7 +6,7 @@ use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
 use super::V1;
 use crate::cgroups::devices::DeviceRule;
-use crate::cgroups::{fs, CgroupError};
+use crate::cgroups::{convert, fs, CgroupError};
 
 const R: &str = "linux.resources";
 
@@ -25,12 +25,7 @@ impl V1 {
         if let Some(c) = res.cpu() {
             self.cpu(c)?;
         }
-        if let Some(p) = res.pids().filter(|p| p.limit() != 0) {
-            let v = if p.limit() > 0 {
-                p.limit().to_string()
-            } else {
-                "max".to_owned()
-            };
+        if let Some(v) = res.pids().and_then(|p| convert::pids_max(p.limit())) {
             let field = format!("{R}.pids.limit");
             fs::write(self.dir("pids", &field)?, "pids.max", &v, &field)?;
         }

@@ -6,7 +6,7 @@ use std::io::Write;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxResources};
 
 use super::V2;
-use crate::cgroups::convert::{blkio_weight_to_io, max_or, shares_to_weight, swap_v2};
+use crate::cgroups::convert::{self, blkio_weight_to_io, max_or, shares_to_weight, swap_v2};
 use crate::cgroups::devices::DeviceRule;
 use crate::cgroups::v1::rdma_line;
 use crate::cgroups::{bpf, fs, CgroupError};
@@ -40,12 +40,7 @@ impl V2 {
         if let Some(c) = res.cpu() {
             self.cpu(c)?;
         }
-        if let Some(p) = res.pids().filter(|p| p.limit() != 0) {
-            let v = if p.limit() > 0 {
-                p.limit().to_string()
-            } else {
-                "max".to_owned()
-            };
+        if let Some(v) = res.pids().and_then(|p| convert::pids_max(p.limit())) {
             fs::write(dir, "pids.max", &v, &format!("{R}.pids.limit"))?;
         }
         if let Some(b) = res.block_io() {
