@@ -229,6 +229,25 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// What one run of another tool (ctr, podman) did: its exit code (`None` when a
+/// signal or the timeout ended it) and its output.
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for ToolOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\nstdout: {}\nstderr: {}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
 /// Options of one invocation beyond its arguments.
 #[derive(Debug)]
 pub struct Opts {

@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use skiff_conformance::{reap_orphans, spawn_registered, wait_spawned, Bundle};
+use skiff_conformance::{reap_orphans, spawn_registered, wait_spawned, Bundle, ToolOutput};
 
 const RUNTIME: &str = "io.containerd.skiff.v2";
 /// containerd's stock shim, which calls a runc-compatible binary.
@@ -65,24 +65,6 @@ fn shim_binary() -> PathBuf {
         .unwrap_or_else(|| {
             panic!("no shim binary at {candidates:?}: run `cargo build -p skiff-shim` or set SKIFF_SHIM_BIN")
         })
-}
-
-/// What one `ctr` run did.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\nstdout: {}\nstderr: {}",
-            self.code, self.stdout, self.stderr
-        )
-    }
 }
 
 /// A private containerd whose PATH starts with the shim's directory.
@@ -271,7 +253,7 @@ impl Containerd {
         std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
     }
 
-    fn ctr_with(&self, args: &[&str], stdin: Option<&str>) -> Out {
+    fn ctr_with(&self, args: &[&str], stdin: Option<&str>) -> ToolOutput {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let out_path = self.dir.path().join(format!("ctr-{n}.out"));
         let err_path = self.dir.path().join(format!("ctr-{n}.err"));
@@ -307,19 +289,19 @@ impl Containerd {
             .stderr(File::create(&err_path).expect("stderr file"));
         let mut child = spawn_registered(&mut cmd).expect("spawn ctr");
         let status = wait_spawned(&mut child, CTR_TIMEOUT);
-        Out {
+        ToolOutput {
             code: status.ok().and_then(|s| s.code()),
             stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
             stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
         }
     }
 
-    fn ctr(&self, args: &[&str]) -> Out {
+    fn ctr(&self, args: &[&str]) -> ToolOutput {
         self.ctr_with(args, None)
     }
 
     /// `ctr run --runtime io.containerd.skiff.v2 --rootfs ROOTFS [opts] ID CMD...`.
-    fn run(&self, opts: &[&str], id: &str, cmd: &[&str]) -> Out {
+    fn run(&self, opts: &[&str], id: &str, cmd: &[&str]) -> ToolOutput {
         self.note(id);
         let rootfs = self.rootfs();
         // `--rootfs` is a flag: the rootfs path is the first argument.
@@ -884,7 +866,7 @@ fn check_each_task_event_is_published_once(cd: &Containerd) {
 #[test]
 fn twenty_containers_at_once() {
     let cd = Containerd::start();
-    let outs: Vec<(usize, Out)> = std::thread::scope(|s| {
+    let outs: Vec<(usize, ToolOutput)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..20)
             .map(|i| {
                 let cd = &cd;
@@ -1251,7 +1233,7 @@ fn ten_containers_at_once_in_one_pod_shim() {
     let out = cd.run(&["-d", pod], "sandbox", &["sleep", "1000"]);
     assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
     cd.wait_status("sandbox", "RUNNING");
-    let outs: Vec<(usize, Out)> = std::thread::scope(|s| {
+    let outs: Vec<(usize, ToolOutput)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..10)
             .map(|i| {
                 let cd = &cd;

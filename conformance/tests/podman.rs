@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use skiff_conformance::{
     cgroup_dirs_named, mounts_under, read_fd_until, reap_orphans, runtime_binary, spawn_on_pty,
-    spawn_registered, unique_id, wait_spawned, Bundle,
+    spawn_registered, unique_id, wait_spawned, Bundle, ToolOutput,
 };
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -25,23 +25,6 @@ struct Podman {
     dir: tempfile::TempDir,
     runtime: PathBuf,
     rootfs_bundle: Bundle,
-}
-
-/// What a podman command did.
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\nstdout: {}\nstderr: {}",
-            self.code, self.stdout, self.stderr
-        )
-    }
 }
 
 impl Podman {
@@ -93,7 +76,7 @@ impl Podman {
     }
 
     /// Run podman with `args`; stdin from /dev/null, output captured.
-    fn cmd(&self, args: &[&str]) -> Out {
+    fn cmd(&self, args: &[&str]) -> ToolOutput {
         let out_path = self.dir.path().join("out");
         let err_path = self.dir.path().join("err");
         let mut cmd = self.command(args);
@@ -105,7 +88,7 @@ impl Podman {
         let mut child = spawn_registered(&mut cmd).expect("spawn podman");
         let status = wait_spawned(&mut child, WAIT);
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        Out {
+        ToolOutput {
             code: status.ok().and_then(|s| s.code()),
             stdout: read(&out_path),
             stderr: read(&err_path),
