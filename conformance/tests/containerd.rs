@@ -678,7 +678,10 @@ fn check_exec_kill_pause_resume_ps_metrics(cd: &Containerd) {
 
 #[test]
 fn kill_all_stops_every_process() {
-    let cd = Containerd::start();
+    check_kill_all_stops_every_process(&Containerd::start());
+}
+
+fn check_kill_all_stops_every_process(cd: &Containerd) {
     let id = "many";
     let out = cd.run(
         &["-d"],
@@ -692,7 +695,7 @@ fn kill_all_stops_every_process() {
     cd.wait_status(id, "STOPPED");
     assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
     assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
-    assert_clean(&cd);
+    assert_clean(cd);
 }
 
 #[test]
@@ -1357,21 +1360,7 @@ fn runc_shim_exec_kill_pause_resume_ps_metrics() {
 
 #[test]
 fn runc_shim_kill_all_stops_every_process() {
-    let cd = Containerd::start_runc_shim();
-    let id = "many";
-    let out = cd.run(
-        &["-d"],
-        id,
-        &["sh", "-c", "sleep 1000 & sleep 1000 & trap '' TERM; wait"],
-    );
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status(id, "RUNNING");
-    let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", id]);
-    assert_eq!(out.code, Some(0), "{out}");
-    cd.wait_status(id, "STOPPED");
-    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
-    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
-    assert_clean(&cd);
+    check_kill_all_stops_every_process(&Containerd::start_runc_shim());
 }
 
 /// The error message the runtime binary under test writes to its JSON log
