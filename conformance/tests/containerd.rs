@@ -296,6 +296,14 @@ impl Containerd {
         }
     }
 
+    /// `ctr task delete ID` then `ctr containers rm ID`, each succeeding.
+    fn remove(&self, id: &str) {
+        let out = self.ctr(&["task", "delete", id]);
+        assert_eq!(out.code, Some(0), "task delete {id}: {out}");
+        let out = self.ctr(&["containers", "rm", id]);
+        assert_eq!(out.code, Some(0), "containers rm {id}: {out}");
+    }
+
     fn ctr(&self, args: &[&str]) -> ToolOutput {
         self.ctr_with(args, None)
     }
@@ -693,8 +701,7 @@ fn check_kill_all_stops_every_process(cd: &Containerd) {
     let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", id]);
     assert_eq!(out.code, Some(0), "{out}");
     cd.wait_status(id, "STOPPED");
-    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
-    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    cd.remove(id);
     assert_clean(cd);
 }
 
@@ -760,8 +767,7 @@ fn check_terminal_run_and_exec(cd: &Containerd) {
         Some(0)
     );
     cd.wait_status("tty2", "STOPPED");
-    assert_eq!(cd.ctr(&["task", "delete", "tty2"]).code, Some(0));
-    assert_eq!(cd.ctr(&["containers", "rm", "tty2"]).code, Some(0));
+    cd.remove("tty2");
     assert_clean(cd);
 }
 
@@ -1106,8 +1112,7 @@ fn a_pod_shares_one_shim() {
         Some(0)
     );
     cd.wait_status("pod-b", "STOPPED");
-    assert_eq!(cd.ctr(&["task", "delete", "pod-b"]).code, Some(0));
-    assert_eq!(cd.ctr(&["containers", "rm", "pod-b"]).code, Some(0));
+    cd.remove("pod-b");
     // Now the shim has nothing left and exits.
     assert_clean(&cd);
 }
@@ -1262,8 +1267,7 @@ fn ten_containers_at_once_in_one_pod_shim() {
         Some(0)
     );
     cd.wait_status("sandbox", "STOPPED");
-    assert_eq!(cd.ctr(&["task", "delete", "sandbox"]).code, Some(0));
-    assert_eq!(cd.ctr(&["containers", "rm", "sandbox"]).code, Some(0));
+    cd.remove("sandbox");
     assert_clean(&cd);
 }
 
@@ -1288,8 +1292,7 @@ fn check_a_failing_exec_is_reported_and_the_container_goes_on(cd: &Containerd) {
         Some(0)
     );
     cd.wait_status("host", "STOPPED");
-    assert_eq!(cd.ctr(&["task", "delete", "host"]).code, Some(0));
-    assert_eq!(cd.ctr(&["containers", "rm", "host"]).code, Some(0));
+    cd.remove("host");
     assert_clean(cd);
 }
 
@@ -1337,8 +1340,7 @@ fn kill_all_of_a_member_spares_the_pod_sharing_its_pid_namespace() {
     for id in ["member", "sbx"] {
         let _ = cd.ctr(&["task", "kill", "-s", "KILL", id]);
         cd.wait_status(id, "STOPPED");
-        assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
-        assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+        cd.remove(id);
     }
     assert_clean(&cd);
 }
@@ -1456,8 +1458,7 @@ fn runc_shim_no_pivot_and_memory_limit() {
     let out = cd.ctr(&["task", "kill", "-s", "KILL", id]);
     assert_eq!(out.code, Some(0), "{out}");
     cd.wait_status(id, "STOPPED");
-    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
-    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    cd.remove(id);
     assert_clean(&cd);
 }
 
@@ -1488,8 +1489,7 @@ fn runc_shim_kill_of_an_exited_task_is_not_found() {
     // `kill --all` of the exited task succeeds.
     let out = cd.ctr(&["task", "kill", "-a", "-s", "KILL", id]);
     assert_eq!(out.code, Some(0), "{out}");
-    assert_eq!(cd.ctr(&["task", "delete", id]).code, Some(0));
-    assert_eq!(cd.ctr(&["containers", "rm", id]).code, Some(0));
+    cd.remove(id);
     assert_clean(&cd);
 }
 
