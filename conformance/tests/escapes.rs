@@ -74,11 +74,12 @@ fn mknod(path: &Path, kind: libc::mode_t, major: u32, minor: u32) {
 /// runtime's init (between `create` and `start`), keeps the fd, and once init has exec'd
 /// the user program (no more ETXTBSY) writes through `/proc/self/fd/N`. The container
 /// gets CAP_SYS_PTRACE so that it CAN open the exe of a non-dumpable process: what it
-/// reaches must be a sealed copy (writes fail), and the binary on the host must not
+/// reaches must be write-protected (skiff: a detached read-only mount of the binary,
+/// or a sealed memfd copy where that is refused): writes fail, and the binary on the host must not
 /// change. A vulnerable runtime (runc < 1.0-rc6) shows the host binary as the target,
 /// the write succeeds and the copy of the binary used here changes.
 #[test]
-fn cve_2019_5736_runtime_exe_is_a_sealed_copy() {
+fn cve_2019_5736_runtime_exe_is_write_protected() {
     let original = runtime_binary().expect("runtime binary");
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = dir.path().join(original.file_name().expect("binary name"));
@@ -152,7 +153,7 @@ fn cve_2019_5736_runtime_exe_is_a_sealed_copy() {
 /// vulnerable runtime, once caught, shows the host binary as the exe and a successful
 /// write (and a changed copy of the binary).
 #[test]
-fn cve_2019_5736_exec_helper_exe_is_a_sealed_copy() {
+fn cve_2019_5736_exec_helper_exe_is_write_protected() {
     let original = runtime_binary().expect("runtime binary");
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = dir.path().join(original.file_name().expect("binary name"));
