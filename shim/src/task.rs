@@ -324,7 +324,7 @@ impl TaskService {
                     // Created, never started: end it here, by its cgroup
                     // (skiff-core's forced delete signals the whole pid
                     // namespace, which a pod member shares with its sandbox).
-                    status = kill_created(pid);
+                    status = kill_created(&c, pid);
                 }
                 c.delete(true)?;
             }
@@ -405,7 +405,7 @@ impl TaskService {
             // container may share a pid namespace with others (a pod), so
             // skiff-core's `kill(_, true)`, which signals the whole pid
             // namespace, would reach them too.
-            for pid in cgroup_pids(c.pid()) {
+            for pid in container_pids(&c) {
                 if pid != c.pid() {
                     let _ = nix::sys::signal::kill(Pid::from_raw(pid), sig);
                 }
@@ -514,8 +514,7 @@ impl TaskService {
 
     fn do_pids(&self, req: PidsRequest) -> Res<PidsResponse> {
         let root = self.root_of(&req.id)?;
-        let init = Container::load(&root, &req.id)?.pid();
-        let pids = cgroup_pids(init);
+        let pids = container_pids(&Container::load(&root, &req.id)?);
         let execs: HashMap<i32, String> = self
             .tasks
             .lock()
@@ -630,44 +629,10 @@ fn any_of(m: Box<dyn containerd_shim::protos::protobuf::MessageDyn>) -> Res<Any>
     })
 }
 
-/// The cgroup directory of process `pid` whose `cgroup.procs` lists the
-/// container's processes: the v1 `pids` hierarchy (else `memory`, `freezer`,
-/// `cpu`), or the unified hierarchy on a cgroup v2 host.
-fn cgroup_dir(pid: i32) -> Option<String> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let mut dirs = Vec::new();
-    for want in ["pids", "memory", "freezer", "cpu"] {
-        for line in text.lines() {
-            let mut f = line.splitn(3, ':');
-            let (_, controllers, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
-            if controllers.split(',').any(|c| c == want) {
-                dirs.push(format!("/sys/fs/cgroup/{controllers}{path}"));
-            }
-        }
-    }
-    if let Some(path) = text.lines().find_map(|l| l.strip_prefix("0::")) {
-        dirs.push(format!("/sys/fs/cgroup{path}"));
-    }
-    dirs.into_iter()
-        .find(|d| Path::new(d).join("cgroup.procs").exists())
-}
-
-/// The pids in the cgroup of the container whose init is `pid` (just `pid`
-/// when it has no cgroup of its own, i.e. it shares the shim's).
-pub fn cgroup_pids(pid: i32) -> Vec<i32> {
-    let Some(dir) = cgroup_dir(pid) else {
-        return vec![pid];
-    };
-    if cgroup_dir(std::process::id() as i32).as_deref() == Some(dir.as_str()) {
-        return vec![pid];
-    }
-    let mut pids: Vec<i32> = std::fs::read_to_string(format!("{dir}/cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect();
-    pids.sort_unstable();
-    pids
+/// The pids in the container's cgroup, from the paths skiff-core recorded
+/// in its state (just the init when it has none, or has stopped).
+pub fn container_pids(c: &Container) -> Vec<i32> {
+    c.processes().unwrap_or_else(|_| vec![c.pid()])
 }
 
 /// Reap `pid` (our child) if it has ended: its status as containerd wants it.
@@ -681,8 +646,8 @@ fn reap_now(pid: i32, flags: Option<WaitPidFlag>) -> Option<u32> {
 
 /// SIGKILL every process of the created container whose init is `pid`
 /// and reap the init (our child; the caller holds the reaper off).
-fn kill_created(pid: i32) -> Option<u32> {
-    for p in cgroup_pids(pid) {
+fn kill_created(c: &Container, pid: i32) -> Option<u32> {
+    for p in container_pids(c) {
         let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
     }
     let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
