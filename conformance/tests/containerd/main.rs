@@ -21,6 +21,7 @@ mod checks;
 mod events;
 mod harness;
 mod image;
+mod update;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
