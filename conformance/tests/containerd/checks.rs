@@ -158,12 +158,7 @@ pub(crate) fn check_terminal_run_and_exec(cd: &Containerd) {
     ));
     assert_eq!(code, Some(6), "{out}\n{}", cd.log());
     assert!(out.contains("exec-tty"), "{out}");
-    assert_eq!(
-        cd.ctr(&["task", "kill", "-s", "KILL", "tty2"]).code,
-        Some(0)
-    );
-    cd.wait_status("tty2", "STOPPED");
-    cd.remove("tty2");
+    cd.kill_and_remove("tty2");
     assert_clean(cd);
 }
 
@@ -267,11 +262,6 @@ pub(crate) fn check_a_failing_exec_is_reported_and_the_container_goes_on(cd: &Co
     assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
     assert_eq!(out.stdout, "fine\n");
     assert_eq!(cd.task_status("host").as_deref(), Some("RUNNING"));
-    assert_eq!(
-        cd.ctr(&["task", "kill", "-s", "KILL", "host"]).code,
-        Some(0)
-    );
-    cd.wait_status("host", "STOPPED");
-    cd.remove("host");
+    cd.kill_and_remove("host");
     assert_clean(cd);
 }

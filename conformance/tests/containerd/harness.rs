@@ -295,6 +295,14 @@ impl Containerd {
         assert_eq!(out.code, Some(0), "containers rm {id}: {out}");
     }
 
+    /// `ctr task kill -s KILL ID`, then wait for STOPPED and `remove` it.
+    pub(crate) fn kill_and_remove(&self, id: &str) {
+        let out = self.ctr(&["task", "kill", "-s", "KILL", id]);
+        assert_eq!(out.code, Some(0), "task kill {id}: {out}");
+        self.wait_status(id, "STOPPED");
+        self.remove(id);
+    }
+
     pub(crate) fn ctr(&self, args: &[&str]) -> ToolOutput {
         self.ctr_with(args, None)
     }

@@ -291,12 +291,7 @@ fn a_pod_shares_one_shim() {
     let out = cd.ctr(&["task", "exec", "--exec-id", "y", "pod-b", "echo", "alive"]);
     assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
     assert_eq!(out.stdout, "alive\n");
-    assert_eq!(
-        cd.ctr(&["task", "kill", "-s", "KILL", "pod-b"]).code,
-        Some(0)
-    );
-    cd.wait_status("pod-b", "STOPPED");
-    cd.remove("pod-b");
+    cd.kill_and_remove("pod-b");
     // Now the shim has nothing left and exits.
     assert_clean(&cd);
 }
@@ -403,12 +398,7 @@ fn ten_containers_at_once_in_one_pod_shim() {
         assert_eq!(out.stdout, format!("member-{i}\n"), "member {i}: {out}");
     }
     assert_eq!(cd.shims().len(), 1, "one shim for the whole pod");
-    assert_eq!(
-        cd.ctr(&["task", "kill", "-s", "KILL", "sandbox"]).code,
-        Some(0)
-    );
-    cd.wait_status("sandbox", "STOPPED");
-    cd.remove("sandbox");
+    cd.kill_and_remove("sandbox");
     assert_clean(&cd);
 }
 
@@ -576,10 +566,7 @@ fn runc_shim_no_pivot_and_memory_limit() {
     let text =
         std::fs::read_to_string(&limit).unwrap_or_else(|e| panic!("{}: {e}", limit.display()));
     assert_eq!(text.trim(), "33554432");
-    let out = cd.ctr(&["task", "kill", "-s", "KILL", id]);
-    assert_eq!(out.code, Some(0), "{out}");
-    cd.wait_status(id, "STOPPED");
-    cd.remove(id);
+    cd.kill_and_remove(id);
     assert_clean(&cd);
 }
 

@@ -92,9 +92,6 @@ fn update_over_ttrpc_changes_the_cgroup_limits() {
     assert_eq!(cd.task_status(id).as_deref(), Some("RUNNING"));
     drop(client);
 
-    let out = cd.ctr(&["task", "kill", "-s", "KILL", id]);
-    assert_eq!(out.code, Some(0), "{out}");
-    cd.wait_status(id, "STOPPED");
-    cd.remove(id);
+    cd.kill_and_remove(id);
     assert_clean(&cd);
 }
