@@ -160,7 +160,7 @@ fn end_by_cgroup(c: &skiff_core::Container) {
         return;
     }
     let init = c.pid();
-    for pid in task::cgroup_pids(init) {
+    for pid in task::container_pids(c) {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGKILL,
