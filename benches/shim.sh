@@ -12,7 +12,8 @@
 # (crun refuses the hybrid host otherwise); the host's mounts are untouched.
 #   benches/shim.sh [-n ITERATIONS]       (default 30; root)
 # SKIFF_SHIM_BIN: the shim (default: the release build of
-# scripts/build-release.sh); RUNC_BIN, CRUN_BIN: the runtimes.
+# scripts/build-release.sh); RUNC_BIN, CRUN_BIN: the runtimes;
+# SKIFF_SHIM_BENCH_SMAPS=1 also lists each shim's largest mappings by Rss.
 set -eu
 
 n=30
@@ -113,6 +114,12 @@ rss() {
     threads=$(awk '/^Threads:/ { print $2 }' "/proc/$shim/status")
     printf '%-6s %-28s VmRSS %6s kB  VmHWM %6s kB  Pss %6s kB  threads %s\n' \
         "$1" "$(cat /proc/$shim/comm)" "$vmrss" "$vmhwm" "$pss" "$threads"
+    # SKIFF_SHIM_BENCH_SMAPS=1: where the pages are (largest mappings by Rss).
+    if [ "${SKIFF_SHIM_BENCH_SMAPS:-0}" = 1 ]; then
+        awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6) " " $2 }
+             /^Rss:/ { if ($2 > 0) printf "         %6d kB  %s\n", $2, name }' "/proc/$shim/smaps" |
+            sort -rn | head -12
+    fi
     ctr_ task kill -s SIGKILL "$id" >/dev/null 2>&1
     ctr_ task delete "$id" >/dev/null 2>&1 || { sleep 0.2; ctr_ task delete "$id" >/dev/null 2>&1; } || true
     ctr_ containers rm "$id" >/dev/null 2>&1 || true
