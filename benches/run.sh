@@ -8,6 +8,9 @@
 # skiff-bench moves itself into a private mount namespace (and unmounts the
 # hybrid cgroup2 mount there only), so it needs root. Set SKIFF_BENCH_NO_BUILD=1
 # to use existing binaries, SKIFF_BENCH_NO_INSTALL=1 to never call apt-get.
+# SKIFF_BENCH_SHIM=1 also runs benches/shim.sh (ctr run through skiff's shim,
+# runc-v2+runc and runc-v2+crun on a private containerd, with each shim's RSS)
+# after skiff-bench, with SKIFF_BENCH_ITERATIONS (default 30) runs each.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,4 +42,8 @@ fi
 
 : "${SKIFF_BIN:=$target/release/skiff}"
 export SKIFF_BIN
+if [ "${SKIFF_BENCH_SHIM:-0}" = 1 ]; then
+    "$target/release/skiff-bench" "$@"
+    exec "$root/benches/shim.sh" -n "${SKIFF_BENCH_ITERATIONS:-30}"
+fi
 exec "$target/release/skiff-bench" "$@"
