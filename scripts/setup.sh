@@ -3,7 +3,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in busybox-static runc crun libseccomp-dev seccomp golang-github-containers-common podman containerd; do
+for pkg in busybox-static runc crun libseccomp-dev seccomp golang-github-containers-common podman containerd uidmap; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

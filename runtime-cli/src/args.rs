@@ -31,9 +31,10 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Root directory for storage of container state (should be on tmpfs).
-    #[arg(long, value_name = "DIR", default_value = skiff_core::DEFAULT_ROOT)]
-    pub root: PathBuf,
+    /// Root directory for storage of container state (should be on tmpfs)
+    /// [default: /run/skiff, or $XDG_RUNTIME_DIR/skiff when not root].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 
     /// Path to the criu binary (accepted for runc compatibility; unused).
     #[arg(long, value_name = "PATH")]
@@ -43,7 +44,8 @@ pub struct Cli {
     #[arg(long)]
     pub systemd_cgroup: bool,
 
-    /// Ignore cgroup permission errors.
+    /// Ignore cgroup permission errors (true, false, or auto: true when
+    /// not root or in a user namespace).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = Rootless::Auto)]
     pub rootless: Rootless,
 
@@ -73,6 +75,18 @@ pub enum Rootless {
     False,
     /// Decide from the environment.
     Auto,
+}
+
+impl Rootless {
+    /// Whether rootless mode is on: `auto` as runc decides it (not root, or
+    /// root in a user namespace that maps only part of the ids).
+    pub fn decide(self) -> bool {
+        match self {
+            Rootless::True => true,
+            Rootless::False => false,
+            Rootless::Auto => skiff_core::rootless_default(),
+        }
+    }
 }
 
 /// Every command. The first block is the standard OCI command set, then
@@ -253,7 +267,7 @@ pub struct SpecArgs {
     #[arg(short, long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
 
-    /// Generate a configuration for a rootless container (not supported yet).
+    /// Generate a configuration for a rootless container.
     #[arg(long)]
     pub rootless: bool,
 }
@@ -530,12 +544,12 @@ mod tests {
             "--debug",
             "list",
         ]);
-        assert_eq!(cli.root, PathBuf::from("/tmp/r"));
+        assert_eq!(cli.root, Some(PathBuf::from("/tmp/r")));
         assert_eq!(cli.log, Some(PathBuf::from("/l.json")));
         assert_eq!(cli.log_format, LogFormat::Json);
         assert!(cli.debug);
         let cli = parse(&["list"]);
-        assert_eq!(cli.root, PathBuf::from("/run/skiff"));
+        assert_eq!(cli.root, None);
         assert_eq!(cli.log_format, LogFormat::Text);
         assert_eq!(cli.rootless, Rootless::Auto);
         assert!(!cli.systemd_cgroup);

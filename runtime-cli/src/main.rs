@@ -13,7 +13,9 @@ mod tty_proxy;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
-use crate::args::{Cli, Rootless};
+use crate::args::Cli;
+#[cfg(test)]
+use crate::args::Rootless;
 use crate::commands::CommandError;
 use crate::log::{error_chain, Logger};
 
@@ -48,10 +50,28 @@ fn real_main() -> i32 {
         let _ = Cli::command().print_help();
         return 0;
     };
+    let rootless = cli.rootless.decide();
+    // `spec` and `features` keep no state: they need no state root.
+    let stateless = matches!(
+        command,
+        crate::args::Command::Spec(_) | crate::args::Command::Features
+    );
+    let root = match cli
+        .root
+        .clone()
+        .map_or_else(skiff_core::default_state_root, Ok)
+    {
+        Ok(root) => root,
+        Err(_) if stateless => std::path::PathBuf::from(skiff_core::DEFAULT_ROOT),
+        Err(e) => {
+            logger.error(&error_chain(&e));
+            return 1;
+        }
+    };
     logger.debug(&format!(
-        "skiff {} (root {})",
+        "skiff {} (root {}, rootless {rootless})",
         command.name(),
-        cli.root.display()
+        root.display()
     ));
     // runc's exec fails with 255, so that a caller can tell its failure
     // from the exit status of the process it runs; the other commands with 1.
@@ -60,8 +80,8 @@ fn real_main() -> i32 {
     } else {
         1
     };
-    let result = unsupported_globals(&cli.rootless, cli.systemd_cgroup)
-        .and_then(|()| commands::dispatch(command, &cli.root));
+    let result = unsupported_globals(cli.systemd_cgroup)
+        .and_then(|()| commands::dispatch(command, &root, rootless));
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -72,13 +92,7 @@ fn real_main() -> i32 {
 }
 
 /// The global options skiff accepts but cannot honour yet.
-fn unsupported_globals(rootless: &Rootless, systemd_cgroup: bool) -> Result<(), CommandError> {
-    if *rootless == Rootless::True {
-        return Err(CommandError::option(
-            "--rootless",
-            "rootless mode is not supported yet (use false or auto)",
-        ));
-    }
+fn unsupported_globals(systemd_cgroup: bool) -> Result<(), CommandError> {
     if systemd_cgroup {
         return Err(CommandError::option(
             "--systemd-cgroup",
@@ -113,11 +127,17 @@ mod tests {
     }
 
     #[test]
-    fn rootless_true_and_systemd_are_refused() {
-        assert!(unsupported_globals(&Rootless::True, false).is_err());
-        assert!(unsupported_globals(&Rootless::Auto, true).is_err());
-        assert!(unsupported_globals(&Rootless::False, false).is_ok());
-        assert!(unsupported_globals(&Rootless::Auto, false).is_ok());
+    fn systemd_is_refused() {
+        assert!(unsupported_globals(true).is_err());
+        assert!(unsupported_globals(false).is_ok());
+    }
+
+    #[test]
+    fn rootless_modes() {
+        assert!(Rootless::True.decide());
+        assert!(!Rootless::False.decide());
+        // The unit tests run as root in the initial user namespace.
+        assert_eq!(Rootless::Auto.decide(), skiff_core::rootless_default());
     }
 
     #[test]

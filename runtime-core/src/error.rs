@@ -28,6 +28,10 @@ pub enum Error {
     /// A cgroup could not be made, configured, read or removed.
     #[error(transparent)]
     Cgroup(#[from] CgroupError),
+    /// An unprivileged caller cannot run this (no state root, or a spec
+    /// that needs root).
+    #[error(transparent)]
+    Rootless(#[from] crate::rootless::RootlessError),
 }
 
 impl Error {

@@ -34,10 +34,12 @@ pub mod fuzzing;
 mod hooks;
 mod id;
 mod launch;
+mod map_tool;
 mod namespaces;
 mod process;
 mod procfs;
 mod rootfs;
+mod rootless;
 mod seccomp;
 mod spec;
 mod system;
@@ -57,6 +59,7 @@ pub use launch::{init_if_requested, Stdio};
 pub use oci_spec::runtime::Spec;
 pub use process::listen_fds;
 pub use rootfs::{mount_options, MountOptionError, MountOptions};
+pub use rootless::{default_state_root, in_user_namespace, rootless_default, RootlessError};
 pub use spec::{default_spec, default_spec_rootless, features};
 
 /// The default state root, as runc's `/run/runc`.

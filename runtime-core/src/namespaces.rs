@@ -48,6 +48,9 @@ pub(crate) enum NamespaceError {
         file: &'static str,
         source: std::io::Error,
     },
+    /// newuidmap or newgidmap could not map the ids of a rootless container.
+    #[error(transparent)]
+    MapTool(#[from] crate::map_tool::MapToolError),
     /// The container's user namespace maps no host id to root.
     #[error(
         "the user namespace of process {pid} maps no {what} to 0 (read /proc/{pid}/{what}_map)"
@@ -192,27 +195,49 @@ pub(crate) fn id_map_text(maps: &[LinuxIdMapping]) -> String {
         .collect()
 }
 
-/// In P, for C born in a new user namespace: write its uid and gid maps
-/// (P is privileged in the parent namespace, so setgroups stays allowed).
+/// In P, for C born in a new user namespace: write its uid and gid maps.
+/// A privileged P (euid 0) writes them directly, as does an unprivileged
+/// one whose map is the single line of its own id (for the gid map, after
+/// `deny` goes to /proc/PID/setgroups, as the kernel requires); any other
+/// map of an unprivileged P goes through newuidmap/newgidmap, which check
+/// it against /etc/subuid and /etc/subgid.
 pub(crate) fn write_id_maps(
     pid: i32,
     spec: &oci_spec::runtime::Spec,
 ) -> Result<(), NamespaceError> {
     let linux = spec.linux().as_ref();
+    let privileged = nix::unistd::geteuid().is_root();
     let maps = [
         (
             "linux.uidMappings",
             "uid_map",
             linux.and_then(|l| l.uid_mappings().clone()),
+            nix::unistd::geteuid().as_raw(),
         ),
         (
             "linux.gidMappings",
             "gid_map",
             linux.and_then(|l| l.gid_mappings().clone()),
+            nix::unistd::getegid().as_raw(),
         ),
     ];
-    for (field, file, map) in maps {
-        let text = id_map_text(map.as_deref().unwrap_or_default());
+    for (field, file, map, own) in maps {
+        let map = map.unwrap_or_default();
+        if !privileged && !crate::map_tool::is_own_id(&map, own) {
+            crate::map_tool::run(field, file, pid, &map)?;
+            continue;
+        }
+        if !privileged && file == "gid_map" {
+            std::fs::write(format!("/proc/{pid}/setgroups"), b"deny").map_err(|source| {
+                NamespaceError::IdMap {
+                    field,
+                    pid,
+                    file: "setgroups",
+                    source,
+                }
+            })?;
+        }
+        let text = id_map_text(&map);
         std::fs::write(format!("/proc/{pid}/{file}"), text.as_bytes()).map_err(|source| {
             NamespaceError::IdMap {
                 field,

@@ -8,16 +8,18 @@ use skiff_core::{Container, ContainerBuilder};
 use super::{check_terminal, CommandError};
 use crate::args::CreateArgs;
 
-pub(super) fn create(root: &Path, a: CreateArgs) -> Result<(), CommandError> {
+pub(super) fn create(root: &Path, rootless: bool, a: CreateArgs) -> Result<(), CommandError> {
     // `create` always detaches: a terminal needs --console-socket.
     check_terminal(true, wants_terminal(&a), a.console_socket.as_deref())?;
-    builder(root, &a).create()?;
+    builder(root, rootless, &a).create()?;
     Ok(())
 }
 
-/// The builder for `create` and `run`'s shared options.
-pub(super) fn builder(root: &Path, a: &CreateArgs) -> ContainerBuilder {
+/// The builder for `create` and `run`'s shared options (and the global
+/// `--rootless`, decided).
+pub(super) fn builder(root: &Path, rootless: bool, a: &CreateArgs) -> ContainerBuilder {
     let mut b = ContainerBuilder::new(&a.id, root)
+        .rootless(rootless)
         .no_pivot(a.no_pivot)
         .no_new_keyring(a.no_new_keyring)
         .preserve_fds(a.preserve_fds)

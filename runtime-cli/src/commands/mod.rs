@@ -82,15 +82,16 @@ impl CommandError {
     }
 }
 
-/// Run `command` with state under `root`; returns the exit code.
-pub fn dispatch(command: Command, root: &Path) -> Result<i32, CommandError> {
+/// Run `command` with state under `root` (`rootless`: runc's rootless
+/// cgroup handling for the containers it creates); returns the exit code.
+pub fn dispatch(command: Command, root: &Path, rootless: bool) -> Result<i32, CommandError> {
     match command {
-        Command::Create(a) => create::create(root, a).map(|()| 0),
+        Command::Create(a) => create::create(root, rootless, a).map(|()| 0),
         Command::Start(a) => start::start(root, &a.id).map(|()| 0),
         Command::State(a) => state::state(root, &a.id).map(|()| 0),
         Command::Kill(a) => kill::kill(root, a).map(|()| 0),
         Command::Delete(a) => delete::delete(root, a).map(|()| 0),
-        Command::Run(a) => run::run(root, a),
+        Command::Run(a) => run::run(root, rootless, a),
         Command::Exec(a) => exec::exec(root, a),
         Command::List(a) => list::list(root, a).map(|()| 0),
         Command::Spec(a) => spec::spec(a).map(|()| 0),

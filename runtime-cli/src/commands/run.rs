@@ -10,10 +10,10 @@ use super::{check_terminal, CommandError};
 use crate::args::RunArgs;
 use crate::tty_proxy;
 
-pub(super) fn run(root: &Path, a: RunArgs) -> Result<i32, CommandError> {
+pub(super) fn run(root: &Path, rootless: bool, a: RunArgs) -> Result<i32, CommandError> {
     let terminal = wants_terminal(&a.create);
     check_terminal(a.detach, terminal, a.create.console_socket.as_deref())?;
-    let mut b = builder(root, &a.create);
+    let mut b = builder(root, rootless, &a.create);
     let console = if terminal && !a.detach {
         let (ours, theirs) = tty_proxy::console_pair()?;
         b = b.console_socket_fd(theirs);

@@ -97,6 +97,20 @@ pub enum CgroupError {
         /// The verifier log, when loading failed.
         log: String,
     },
+    /// Rootless: the container needs a cgroup (the spec asks for limits, or
+    /// names its cgroupsPath) and the caller may not make or use it.
+    #[error(
+        "{field} needs a cgroup, and this rootless caller may not use {path} ({source}): \
+         remove {field} or give the caller a writable (delegated) cgroup"
+    )]
+    RootlessDenied {
+        /// The spec field that needs the cgroup.
+        field: String,
+        /// The cgroup directory or file that was refused.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// Signalling a process of the cgroup failed.
     #[error("kill {pid}: {source}")]
     Kill {
@@ -112,6 +126,25 @@ impl CgroupError {
         Self::Invalid {
             field: field.into(),
             reason: reason.into(),
+        }
+    }
+}
+
+impl CgroupError {
+    /// For a failure caused by missing permission (EACCES, EPERM, EROFS):
+    /// the path refused and the cause, taken out of the error.
+    pub(crate) fn into_denied(self) -> Result<(PathBuf, std::io::Error), Self> {
+        let denied = |e: &std::io::Error| {
+            matches!(
+                e.raw_os_error(),
+                Some(libc::EACCES | libc::EPERM | libc::EROFS)
+            )
+        };
+        match self {
+            Self::Io { path, source, .. } | Self::Write { path, source, .. } if denied(&source) => {
+                Ok((path, source))
+            }
+            other => Err(other),
         }
     }
 }

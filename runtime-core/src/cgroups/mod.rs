@@ -91,14 +91,16 @@ fn driver_for(spec: &Spec, id: &str, h: &Hierarchy) -> Result<Driver, CgroupErro
     })
 }
 
-/// Check the spec, make the cgroups and apply the resources; on any failure
-/// remove what was made.
-fn make(mut driver: Driver, spec: &Spec) -> Result<CgroupPaths, CgroupError> {
+/// Check the spec, make the cgroups and apply the resources (and the device
+/// rules, unless `rootless`: an unprivileged writer may not set them, and
+/// runc ignores them there too); on any failure remove what was made.
+fn make(mut driver: Driver, spec: &Spec, rootless: bool) -> Result<CgroupPaths, CgroupError> {
     let res = resources(spec);
     validate::resources(&res)?;
     let rules = devices::rules(spec)?;
     driver.create()?;
-    if let Err(e) = driver.apply(&res, Some(&rules)) {
+    let rules = (!rootless).then_some(rules.as_slice());
+    if let Err(e) = driver.apply(&res, rules) {
         let _ = driver.destroy();
         return Err(e);
     }
@@ -108,7 +110,7 @@ fn make(mut driver: Driver, spec: &Spec) -> Result<CgroupPaths, CgroupError> {
 /// [`make`], then add `pid` (the kernel tests' shortcut).
 #[cfg(test)]
 fn set_up(driver: Driver, spec: &Spec, pid: Pid) -> Result<CgroupPaths, CgroupError> {
-    let paths = make(driver, spec)?;
+    let paths = make(driver, spec, false)?;
     if let Err(e) = Driver::from_paths(&paths).add(pid) {
         let _ = remove(&paths);
         return Err(e);
@@ -120,9 +122,53 @@ fn set_up(driver: Driver, spec: &Spec, pid: Pid) -> Result<CgroupPaths, CgroupEr
 /// by default the id relative to the caller's cgroup, as runc's cgroupfs
 /// driver) and apply `linux.resources`; returns where they are, to be
 /// recorded in the container's state. Nothing is left on failure.
-pub(crate) fn prepare(spec: &Spec, id: &str) -> Result<CgroupPaths, CgroupError> {
+///
+/// `rootless` (runc's rootless cgroup manager): a cgroup the caller may not
+/// make is skipped (empty paths: the container runs in the caller's cgroups)
+/// when the spec asks for no resource limits and names no cgroupsPath; when
+/// it does, the refusal is an error naming the field and the path.
+pub(crate) fn prepare(spec: &Spec, id: &str, rootless: bool) -> Result<CgroupPaths, CgroupError> {
     let h = Hierarchy::detect()?;
-    make(driver_for(spec, id, &h)?, spec)
+    let made = make(driver_for(spec, id, &h)?, spec, rootless);
+    if !rootless {
+        return made;
+    }
+    match made {
+        Ok(paths) => Ok(paths),
+        Err(e) => match e.into_denied() {
+            Ok((path, source)) => match needs_cgroup(spec) {
+                Some(field) => Err(CgroupError::RootlessDenied {
+                    field,
+                    path,
+                    source,
+                }),
+                None => Ok(CgroupPaths::default()),
+            },
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// The first spec field that needs the container's own cgroup: a resource
+/// limit (`linux.resources.*` but the device rules) or `linux.cgroupsPath`.
+fn needs_cgroup(spec: &Spec) -> Option<String> {
+    let res = serde_json::to_value(resources(spec)).unwrap_or_default();
+    let limit = res.as_object().into_iter().flatten().find(|(key, value)| {
+        let empty = match value {
+            serde_json::Value::Null => true,
+            serde_json::Value::Array(a) => a.is_empty(),
+            serde_json::Value::Object(o) => o.values().all(serde_json::Value::is_null),
+            _ => false,
+        };
+        key.as_str() != "devices" && !empty
+    });
+    if let Some((key, _)) = limit {
+        return Some(format!("linux.resources.{key}"));
+    }
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|_| "linux.cgroupsPath".to_owned())
 }
 
 /// Move `pid` into the recorded cgroups (a container's init, or an exec's).

@@ -35,6 +35,7 @@ pub struct ContainerBuilder {
     pub(crate) preserve_fds: u32,
     pub(crate) listen_fds: u32,
     pub(crate) stdio: Stdio,
+    pub(crate) rootless: bool,
 }
 
 impl ContainerBuilder {
@@ -53,6 +54,7 @@ impl ContainerBuilder {
             preserve_fds: 0,
             listen_fds: 0,
             stdio: Stdio::default(),
+            rootless: false,
         }
     }
 
@@ -120,6 +122,19 @@ impl ContainerBuilder {
     /// caller's); with a terminal, the pty replaces those it is given to.
     pub fn stdio(mut self, stdio: Stdio) -> Self {
         self.stdio = stdio;
+        self
+    }
+
+    /// Rootless cgroups (runc's `--rootless`): a cgroup the caller may not
+    /// make is skipped when the spec asks for no resource limits and names
+    /// no `linux.cgroupsPath` (the container then runs in the caller's
+    /// cgroups: pause, stats and update are refused, `kill --all` reaches
+    /// its pid namespace), and the device cgroup rules are not written.
+    /// When it asks for limits, the refusal is an error naming the field.
+    /// [`rootless_default`](crate::rootless_default) tells what runc's
+    /// `auto` would choose.
+    pub fn rootless(mut self, yes: bool) -> Self {
+        self.rootless = yes;
         self
     }
 

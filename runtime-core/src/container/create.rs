@@ -32,6 +32,7 @@ pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
         None => spec::load(&bundle)?,
     };
     let rootfs = spec::validate(&spec, &bundle)?;
+    crate::rootless::check_spec(&spec)?;
     let terminal = spec
         .process()
         .as_ref()
@@ -121,6 +122,7 @@ fn create_in(
             bundle: bundle.clone(),
             annotations: annotations.clone(),
         },
+        rootless: b.rootless,
     };
     let launched = launch::launch(&plan, &mut observer);
     let cgroup_paths = observer.cgroups.take().unwrap_or_default();
@@ -203,11 +205,12 @@ struct CreateObserver<'a> {
     /// The cgroups once made: removed by `create_in` if the launch fails.
     cgroups: Option<CgroupPaths>,
     state: HookState,
+    rootless: bool,
 }
 
 impl launch::LaunchObserver for CreateObserver<'_> {
     fn init_started(&mut self, init_pid: Pid) -> Result<(), Error> {
-        let paths = cgroups::prepare(self.spec, self.id)?;
+        let paths = cgroups::prepare(self.spec, self.id, self.rootless)?;
         let paths = self.cgroups.insert(paths);
         cgroups::add(paths, init_pid)?;
         Ok(())

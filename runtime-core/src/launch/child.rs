@@ -57,6 +57,14 @@ struct Ready {
 fn setup(plan: &LaunchPlan, chan: &mut Channel, fifo: Option<OwnedFd>) -> Result<Ready, StepError> {
     nix::unistd::setsid().map_err(at("setsid"))?;
     if super::parent::user_namespace_setup(plan).is_some() {
+        // An unprivileged P may only write our id maps while our /proc
+        // files belong to our uid, which needs us dumpable (I made itself
+        // not dumpable); nothing of the container runs yet, and we are made
+        // non-dumpable again right after.
+        let unprivileged = !nix::unistd::geteuid().is_root();
+        if unprivileged {
+            set_dumpable(true).map_err(at("prctl(PR_SET_DUMPABLE)"))?;
+        }
         match chan
             .recv("UserNsReady")
             .map_err(at("wait for the user namespace's id maps"))?
@@ -68,6 +76,9 @@ fn setup(plan: &LaunchPlan, chan: &mut Channel, fifo: Option<OwnedFd>) -> Result
                     other.name().into(),
                 ))
             }
+        }
+        if unprivileged {
+            set_dumpable(false).map_err(at("prctl(PR_SET_DUMPABLE)"))?;
         }
         crate::namespaces::become_root().map_err(at("user namespace"))?;
     }
@@ -114,6 +125,15 @@ fn setup(plan: &LaunchPlan, chan: &mut Channel, fifo: Option<OwnedFd>) -> Result
         fifo,
         host_pid,
     })
+}
+
+/// PR_SET_DUMPABLE on or off.
+fn set_dumpable(on: bool) -> Result<(), std::io::Error> {
+    // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers and touches no memory.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(on), 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The pty, when the process has a terminal: its master goes to the console

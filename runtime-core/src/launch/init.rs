@@ -71,6 +71,16 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
     // byte means I failed, and C exits.
     let (release_r, release_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| fail("create release pipe")(&e))?;
+    if !nix::unistd::geteuid().is_root() && super::parent::user_namespace_setup(&plan).is_some() {
+        // An unprivileged P writes C's id maps through C's /proc files,
+        // which belong to C's uid only while C is dumpable: C is born so,
+        // and turns it off once the maps are written (see child).
+        // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers and touches no memory.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) } != 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(fail("prctl(PR_SET_DUMPABLE)")(&e));
+        }
+    }
     // SAFETY: I is single-threaded (a fresh exec), so the child is a full copy
     // of a consistent process; without CLONE_VM and with a null stack the
     // child runs on a copy-on-write copy of this stack, like fork().

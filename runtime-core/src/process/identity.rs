@@ -18,6 +18,12 @@ pub(crate) enum IdentityError {
     Seccomp(crate::seccomp::SeccompError),
     #[error("process.user.additionalGids: setgroups: {0}")]
     Groups(nix::Error),
+    #[error(
+        "process.user.additionalGids: setgroups is denied in this user namespace \
+         (a rootless container mapping only the caller's gid; map more gids through \
+         newgidmap with linux.gidMappings to set groups)"
+    )]
+    GroupsDenied,
     #[error("process.user.gid {gid}: setresgid: {source}")]
     Gid { gid: u32, source: nix::Error },
     #[error("process.user.uid {uid}: setresuid: {source}")]
@@ -64,6 +70,21 @@ fn apply_bounding(keep: &CapSets) -> Result<(), IdentityError> {
     Ok(())
 }
 
+/// Whether setgroups(2) is denied in this process's user namespace
+/// (`/proc/self/setgroups` reads `deny`, through the runtime's procfs).
+fn setgroups_denied() -> bool {
+    use std::io::Read;
+    let Ok(fd) = crate::procfs::open_beneath(
+        std::path::Path::new("self/setgroups"),
+        nix::fcntl::OFlag::O_RDONLY,
+    ) else {
+        return false;
+    };
+    let mut text = String::new();
+    let _ = std::fs::File::from(fd).read_to_string(&mut text);
+    text.trim() == "deny"
+}
+
 /// Set the identity of `p` on the calling process.
 pub(crate) fn finish_identity(
     p: &Process,
@@ -90,7 +111,16 @@ pub(crate) fn finish_identity(
         .flatten()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    setgroups(&gids).map_err(IdentityError::Groups)?;
+    if setgroups_denied() {
+        // A rootless container whose gid map the runtime wrote itself: the
+        // kernel refuses setgroups(2) for good, and there are no groups to
+        // drop (runc skips it too).
+        if !gids.is_empty() {
+            return Err(IdentityError::GroupsDenied);
+        }
+    } else {
+        setgroups(&gids).map_err(IdentityError::Groups)?;
+    }
     // Raised while CAP_SETPCAP is still effective; kept across the uid change.
     caps::set(None, CapSet::Inheritable, &sets.inheritable).map_err(capset("inheritable"))?;
     prctl("prctl(PR_SET_KEEPCAPS)", libc::PR_SET_KEEPCAPS, 1)?;
