@@ -8,6 +8,7 @@
 //! probe exit N              exit with status N
 //! probe sleep SECS          sleep, then exit 0
 //! probe write-file PATH [S] write S (default "probe") to PATH; JSON {"ok":..,"error":..}
+//! probe mkdir P...          for each path: one mkdir, then {"ok","errno","exists"}
 //! probe paths P...          for each path: exists, readable, empty, writable
 //! probe cat PATH            copy PATH to stdout
 //! probe sysctl NAME...      values of /proc/sys/NAME (dots become slashes)
@@ -90,6 +91,21 @@ fn main() {
             }
             None => usage(),
         },
+        Some("mkdir") => print_json(&Value::Array(
+            args[1..]
+                .iter()
+                .map(|path| {
+                    // One mkdir syscall per path, then whether the directory is there.
+                    let res = std::fs::create_dir(path);
+                    obj! {
+                        "path" => path,
+                        "ok" => res.is_ok(),
+                        "errno" => res.err().and_then(|e| e.raw_os_error()),
+                        "exists" => Path::new(path).is_dir(),
+                    }
+                })
+                .collect(),
+        )),
         Some("paths") => print_json(&Value::Array(
             args[1..].iter().map(|p| path_report(p)).collect(),
         )),

@@ -178,54 +178,64 @@ fn after_ready(
         let state = hooks::creating_state(plan, ready.host_pid);
         hooks::run_start_container(&plan.spec, &state).map_err(at("startContainer hook"))?;
     }
-    let listener = process::finish_identity(&plan.process, ready.exec.seccomp.as_ref())
+    // The agent's message is made before the filter is loaded: after it,
+    // the runtime makes no syscall but the sendmsg until the agent has it.
+    let mut agent = match agent {
+        Some(sock) => Some((sock, seccomp_state(plan, ready.host_pid)?)),
+        None => None,
+    };
+    let mut send = |listener: OwnedFd| -> Result<(), crate::seccomp::SeccompError> {
+        let path = listener_path(plan);
+        let Some((sock, body)) = agent.take() else {
+            return Err(crate::seccomp::SeccompError::NotifyWithoutListener);
+        };
+        crate::seccomp::send_listener_on(&sock, &path, std::os::fd::AsFd::as_fd(&listener), &body)
+    };
+    process::finish_identity(&plan.process, ready.exec.seccomp.as_ref(), &mut send)
         .map_err(at("set process identity"))?;
-    if let Some(listener) = listener {
-        send_seccomp_listener(plan, ready.host_pid, agent, listener)?;
-    }
     Err((
         "exec".into(),
         process::exec(&ready.exec, plan.preserve_fds).to_string(),
     ))
 }
 
-/// Hand the seccomp NOTIFY listener to the agent with the container's
-/// process state (config-linux.md: `ContainerProcessState`).
-fn send_seccomp_listener(
-    plan: &LaunchPlan,
-    host_pid: i32,
-    agent: Option<OwnedFd>,
-    listener: OwnedFd,
-) -> Result<(), StepError> {
+fn listener_path(plan: &LaunchPlan) -> std::path::PathBuf {
+    plan.spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .and_then(|s| s.listener_path().clone())
+        .unwrap_or_default()
+}
+
+/// The container process state for the seccomp agent (config-linux.md:
+/// "The Container Process State"), with the listener as `seccompFd`.
+fn seccomp_state(plan: &LaunchPlan, host_pid: i32) -> Result<Vec<u8>, StepError> {
     let seccomp = plan
         .spec
         .linux()
         .as_ref()
         .and_then(|l| l.seccomp().as_ref());
-    let path = seccomp
-        .and_then(|s| s.listener_path().clone())
-        .unwrap_or_default();
-    let Some(agent) = agent else {
-        return Err((
-            "send seccomp listener".into(),
-            "linux.seccomp.listenerPath is not set".into(),
-        ));
+    // A process of `exec` joins a container that is already running.
+    let status = match plan.kind {
+        LaunchKind::Create => "creating",
+        LaunchKind::Exec { .. } => "running",
     };
-    let state = serde_json::json!({
+    let mut state = serde_json::json!({
         "ociVersion": plan.spec.version(),
         "fds": ["seccompFd"],
         "pid": host_pid,
-        "metadata": seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default(),
         "state": {
             "ociVersion": plan.spec.version(),
             "id": plan.id,
-            "status": "creating",
+            "status": status,
             "pid": host_pid,
             "bundle": plan.bundle,
             "annotations": plan.spec.annotations().clone().unwrap_or_default(),
         },
     });
-    let body = serde_json::to_vec(&state).map_err(at("encode seccomp state"))?;
-    crate::seccomp::send_listener_on(&agent, &path, std::os::fd::AsFd::as_fd(&listener), &body)
-        .map_err(at("send seccomp listener"))
+    if let Some(m) = seccomp.and_then(|s| s.listener_metadata().clone()) {
+        state["metadata"] = m.into();
+    }
+    serde_json::to_vec(&state).map_err(at("encode seccomp state"))
 }

@@ -16,6 +16,9 @@ use super::capabilities::{CapSets, UnknownCapability};
 pub(crate) enum IdentityError {
     #[error(transparent)]
     Seccomp(crate::seccomp::SeccompError),
+    /// Handing the NOTIFY listener to the seccomp agent.
+    #[error(transparent)]
+    Listener(crate::seccomp::SeccompError),
     #[error("process.user.additionalGids: setgroups: {0}")]
     Groups(nix::Error),
     #[error(
@@ -85,19 +88,29 @@ fn setgroups_denied() -> bool {
     text.trim() == "deny"
 }
 
-/// Set the identity of `p` on the calling process.
+/// Set the identity of `p` on the calling process, loading `seccomp` on the
+/// way. A NOTIFY listener goes to `on_listener` right after the filter is
+/// loaded, before any other syscall of the runtime: from then on the
+/// filter may hold the runtime's own calls (setresuid, capset, ...) until
+/// the agent answers them, which it can only do once it has the listener.
 pub(crate) fn finish_identity(
     p: &Process,
     seccomp: Option<&crate::seccomp::Program>,
-) -> Result<Option<OwnedFd>, IdentityError> {
+    on_listener: &mut dyn FnMut(OwnedFd) -> Result<(), crate::seccomp::SeccompError>,
+) -> Result<(), IdentityError> {
     let nnp = p.no_new_privileges().unwrap_or(false);
-    let mut listener = None;
+    let mut load = |prog| -> Result<(), IdentityError> {
+        if let Some(fd) = crate::seccomp::install(prog).map_err(IdentityError::Seccomp)? {
+            on_listener(fd).map_err(IdentityError::Listener)?;
+        }
+        Ok(())
+    };
     // The exec labels first, while the process may still write its attrs.
     super::lsm::apply_exec_labels(p)?;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
     // before the capabilities go, as runc does.
     if let (Some(prog), false) = (seccomp, nnp) {
-        listener = crate::seccomp::install(prog).map_err(IdentityError::Seccomp)?;
+        load(prog)?;
     }
     let user = p.user();
     if let Some(mask) = user.umask() {
@@ -147,8 +160,8 @@ pub(crate) fn finish_identity(
         prctl("prctl(PR_SET_NO_NEW_PRIVS)", libc::PR_SET_NO_NEW_PRIVS, 1)?;
         // With no_new_privs, as close to execve as possible.
         if let Some(prog) = seccomp {
-            listener = crate::seccomp::install(prog).map_err(IdentityError::Seccomp)?;
+            load(prog)?;
         }
     }
-    Ok(listener)
+    Ok(())
 }

@@ -50,16 +50,14 @@ pub(super) mod flag {
     pub(crate) const WAIT_KILLABLE_RECV: u32 = 1 << 5;
 }
 
-/// Syscalls the runtime itself makes after the filter is in place (sending
-/// the listener fd, exec): a NOTIFY rule on them would hang the container.
-const AFTER_INSTALL: [&str; 6] = [
-    "close",
-    "execve",
-    "execveat",
-    "sendmsg",
-    "exit",
-    "exit_group",
-];
+/// Syscalls the runtime makes between loading the filter and handing its
+/// listener to the agent (`install::send_listener_on`): a NOTIFY rule on
+/// one of them would hold the runtime in that call with no agent to answer
+/// it, forever. (runc refuses `write` for the same reason: its init writes
+/// the listener's number to its parent.) Every later call of the runtime
+/// (setresuid, capset, execve, ...) may be held: the agent has the listener
+/// by then and answers.
+const BEFORE_AGENT: [&str; 1] = ["sendmsg"];
 
 /// The kernel's limit on a filter's length (`BPF_MAXINSNS`).
 const MAX_INSNS: usize = 4096;
@@ -156,7 +154,7 @@ pub(crate) fn compile(seccomp: &LinuxSeccomp, arch: Arch) -> Result<Program, Sec
             if let Some(n) = call
                 .names()
                 .iter()
-                .find(|n| AFTER_INSTALL.contains(&n.as_str()))
+                .find(|n| BEFORE_AGENT.contains(&n.as_str()))
             {
                 return Err(SeccompError::NotifyOnRuntimeCall(n.clone()));
             }

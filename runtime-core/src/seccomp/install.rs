@@ -1,13 +1,10 @@
 //! Loading a compiled [`Program`], and handing its NOTIFY listener to the
 //! agent at `listenerPath`.
 
-use std::io::IoSlice;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-use nix::sys::socket::{
-    connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
-};
+use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use super::compile::flag;
 use super::{Program, SeccompError};
@@ -79,32 +76,75 @@ pub(crate) fn connect_agent(path: &Path) -> Result<OwnedFd, SeccompError> {
 
 /// [`send_listener`] over a socket already connected to the agent at `path`
 /// (the container process connects before pivot_root, while `path` is
-/// reachable, and sends once the filter is installed).
+/// reachable, and sends once the filter is installed). The fd goes with
+/// the first `sendmsg`, the rest of `state` (if any) with further ones.
+///
+/// Runs right after the filter is loaded, so it makes no syscall but
+/// `sendmsg` (which a NOTIFY rule may therefore not hold, see `compile`)
+/// and allocates nothing on success.
 pub(crate) fn send_listener_on(
     sock: &OwnedFd,
     path: &Path,
     listener: BorrowedFd<'_>,
     state: &[u8],
 ) -> Result<(), SeccompError> {
-    let name = || path.display().to_string();
-    let send_err = |source| SeccompError::ListenerSend {
-        path: name(),
-        source,
+    let send_err = |errno: nix::errno::Errno| SeccompError::ListenerSend {
+        path: path.display().to_string(),
+        source: errno,
     };
-    let fds = [listener.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    let mut sent = sendmsg::<()>(
-        sock.as_raw_fd(),
-        &[IoSlice::new(state)],
-        &cmsg,
-        MsgFlags::empty(),
-        None,
-    )
-    .map_err(send_err)?;
-    while sent < state.len() {
-        let rest = [IoSlice::new(&state[sent..])];
-        sent += sendmsg::<()>(sock.as_raw_fd(), &rest, &[], MsgFlags::empty(), None)
-            .map_err(send_err)?;
+    /// Room for one `cmsghdr` with one fd, aligned as `cmsghdr`.
+    #[repr(C)]
+    union CmsgBuf {
+        hdr: libc::cmsghdr,
+        bytes: [u8; 64],
+    }
+    let fd: RawFd = listener.as_raw_fd();
+    let mut buf = CmsgBuf { bytes: [0; 64] };
+    // SAFETY: CMSG_SPACE/CMSG_LEN are pure size computations.
+    let (space, len) = unsafe {
+        (
+            libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize,
+            libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize,
+        )
+    };
+    let mut sent = 0;
+    let mut first = true;
+    while sent < state.len() || first {
+        let rest = &state[sent..];
+        let mut iov = libc::iovec {
+            iov_base: rest.as_ptr().cast_mut().cast(),
+            iov_len: rest.len(),
+        };
+        // SAFETY: an all-zero msghdr is valid (no name, no control).
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if first {
+            msg.msg_control = std::ptr::addr_of_mut!(buf).cast();
+            msg.msg_controllen = space;
+            // SAFETY: `buf` is 64 bytes aligned as cmsghdr, more than
+            // CMSG_SPACE(4); CMSG_FIRSTHDR of it is its start, and CMSG_DATA
+            // of that header has room for one fd.
+            unsafe {
+                let hdr = libc::CMSG_FIRSTHDR(&msg);
+                (*hdr).cmsg_level = libc::SOL_SOCKET;
+                (*hdr).cmsg_type = libc::SCM_RIGHTS;
+                (*hdr).cmsg_len = len;
+                std::ptr::write_unaligned(libc::CMSG_DATA(hdr).cast::<RawFd>(), fd);
+            }
+        }
+        // SAFETY: `msg` points at `iov` (into `state`) and `buf`, both alive
+        // for the call; sendmsg only reads them.
+        let n = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            let errno = nix::errno::Errno::last();
+            if errno == nix::errno::Errno::EINTR {
+                continue;
+            }
+            return Err(send_err(errno));
+        }
+        first = false;
+        sent += n as usize;
     }
     Ok(())
 }

@@ -59,8 +59,9 @@ pub(crate) enum SeccompError {
     /// NOTIFY as the default action: the runtime could not finish.
     #[error("linux.seccomp: SCMP_ACT_NOTIFY cannot be the default action")]
     NotifyDefault,
-    /// NOTIFY on a syscall the runtime makes after installing the filter.
-    #[error("linux.seccomp: SCMP_ACT_NOTIFY cannot apply to {0}, which skiff calls after loading the filter")]
+    /// NOTIFY on a syscall the runtime makes before the agent has the
+    /// listener.
+    #[error("linux.seccomp: SCMP_ACT_NOTIFY cannot apply to {0}, which skiff calls to hand the listener to the agent")]
     NotifyOnRuntimeCall(String),
     /// NOTIFY without `listenerPath`.
     #[error("linux.seccomp: SCMP_ACT_NOTIFY needs listenerPath")]
