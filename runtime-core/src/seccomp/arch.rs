@@ -22,6 +22,20 @@ pub(crate) enum Abi {
 pub(super) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 impl Abi {
+    /// Every ABI skiff has a syscall table for.
+    pub(super) const ALL: [Abi; 5] = [Abi::X86_64, Abi::X86, Abi::X32, Abi::Aarch64, Abi::Arm];
+
+    /// The OCI name of this ABI.
+    pub(super) fn oci(self) -> Arch {
+        match self {
+            Abi::X86_64 => Arch::ScmpArchX86_64,
+            Abi::X86 => Arch::ScmpArchX86,
+            Abi::X32 => Arch::ScmpArchX32,
+            Abi::Aarch64 => Arch::ScmpArchAarch64,
+            Abi::Arm => Arch::ScmpArchArm,
+        }
+    }
+
     /// The `AUDIT_ARCH_*` value the kernel reports for this ABI.
     pub(super) fn audit_arch(self) -> u32 {
         match self {
@@ -56,14 +70,12 @@ impl Abi {
 
     /// The ABI an OCI architecture names (`SCMP_ARCH_NATIVE` is `native`).
     pub(super) fn from_oci(arch: Arch, native: Abi) -> Result<Abi, SeccompError> {
-        Ok(match arch {
-            Arch::ScmpArchNative => native,
-            Arch::ScmpArchX86_64 => Abi::X86_64,
-            Arch::ScmpArchX86 => Abi::X86,
-            Arch::ScmpArchX32 => Abi::X32,
-            Arch::ScmpArchAarch64 => Abi::Aarch64,
-            Arch::ScmpArchArm => Abi::Arm,
-            other => return Err(SeccompError::UnsupportedArch(other)),
-        })
+        if arch == Arch::ScmpArchNative {
+            return Ok(native);
+        }
+        Abi::ALL
+            .into_iter()
+            .find(|abi| abi.oci() == arch)
+            .ok_or(SeccompError::UnsupportedArch(arch))
     }
 }

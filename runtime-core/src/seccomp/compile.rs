@@ -284,14 +284,23 @@ fn has_repeated_index(conds: &[Cond]) -> bool {
         .any(|c| std::mem::replace(&mut seen[c.index as usize], true))
 }
 
+/// The `flags` of `linux.seccomp` skiff knows, and their bits.
+pub(super) const FLAGS: [(LinuxSeccompFilterFlag, u32); 3] = [
+    (LinuxSeccompFilterFlag::SeccompFilterFlagTsync, flag::TSYNC),
+    (LinuxSeccompFilterFlag::SeccompFilterFlagLog, flag::LOG),
+    (
+        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
+        flag::SPEC_ALLOW,
+    ),
+];
+
 fn flags(seccomp: &LinuxSeccomp, notify: bool) -> u32 {
     let mut f = 0;
     for fl in seccomp.flags().iter().flatten() {
-        f |= match fl {
-            LinuxSeccompFilterFlag::SeccompFilterFlagLog => flag::LOG,
-            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => flag::TSYNC,
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => flag::SPEC_ALLOW,
-        };
+        f |= FLAGS
+            .iter()
+            .find(|(known, _)| known == fl)
+            .map_or(0, |(_, bit)| *bit);
     }
     if notify {
         f |= flag::NEW_LISTENER;

@@ -9,6 +9,24 @@ use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixA
 use super::compile::flag;
 use super::{Program, SeccompError};
 
+/// Whether the running kernel knows the filter flag `bit`: it checks the
+/// flags before it reads the program, so a null program gets `EFAULT` for a
+/// known flag and `EINVAL` for an unknown one. Nothing is installed.
+pub(super) fn kernel_takes_flag(bit: u32) -> bool {
+    // SAFETY: the null program pointer is never dereferenced by this
+    // process; the kernel rejects it with EFAULT (or the flag with EINVAL)
+    // and installs nothing.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::c_ulong::from(bit),
+            std::ptr::null::<libc::sock_fprog>(),
+        )
+    };
+    rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
+}
+
 /// `seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)`. Allocates nothing.
 /// Without no_new_privs the caller needs CAP_SYS_ADMIN in its user
 /// namespace. Returns the listener fd when the program has NOTIFY rules.

@@ -19,6 +19,7 @@ mod bpf;
 mod compile;
 mod emit;
 mod install;
+mod supported;
 mod tables;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub(crate) use compile::{compile, Program};
 #[cfg(test)]
 pub(crate) use install::send_listener;
 pub(crate) use install::{connect_agent, install, send_listener_on};
+pub(crate) use supported::{actions, archs, known_flags, operators, supported_flags};
 
 use oci_spec::runtime::Arch;
 
