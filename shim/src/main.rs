@@ -10,6 +10,7 @@
 
 mod error;
 mod events;
+mod liveness;
 mod metrics;
 mod oom;
 mod reaper;

@@ -10,6 +10,7 @@ use containerd_shim::publisher::RemotePublisher;
 use containerd_shim::{Config, DeleteResponse, ExitSignal, Flags, StartOpts};
 
 use crate::events::Events;
+use crate::liveness::{self, Liveness};
 use crate::state::Tasks;
 use crate::task::{self, TaskService};
 
@@ -59,14 +60,21 @@ impl containerd_shim::Shim for Service {
     fn start_shim(&mut self, opts: StartOpts) -> Result<String, containerd_shim::Error> {
         let bundle = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let group = grouping(&bundle, &opts.id);
-        // A pod's shim may run already: use it. (Checked here with a plain
-        // connect, which waits while the server is busy: the crate's own
-        // check gives up after a second and then removes the live socket.)
+        // A pod's shim may run already: use it. The crate's server would
+        // check that itself, but gives up after a second and then removes
+        // the live socket; a stale one is removed here so that it never has
+        // to decide.
         let existing = containerd_shim::socket_address(&opts.address, &opts.namespace, &group);
-        let path = existing.trim_start_matches("unix://");
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            containerd_shim::util::write_address(&existing)?;
-            return Ok(existing);
+        let path = Path::new(existing.trim_start_matches("unix://"));
+        match liveness::probe(path) {
+            Liveness::Live => {
+                containerd_shim::util::write_address(&existing)?;
+                return Ok(existing);
+            }
+            Liveness::Stale => {
+                let _ = std::fs::remove_file(path);
+            }
+            Liveness::Absent => {}
         }
         let (_pid, address) = containerd_shim::spawn(opts, &group, Vec::new())?;
         containerd_shim::util::write_address(&address)?;
@@ -97,12 +105,13 @@ impl containerd_shim::Shim for Service {
         // Only the shim mounts bundle/rootfs; unmounting a directory that
         // is no mount point fails harmlessly.
         crate::rootfs::unmount_all(&bundle);
-        // The dead server could not remove its socket.
+        // The dead server could not remove its socket. A pod's shim serves
+        // other containers still: its socket stays while it listens.
         if let Ok(address) = std::fs::read_to_string(bundle.join("address")) {
-            let path = address.trim().trim_start_matches("unix://");
+            let path = Path::new(address.trim().trim_start_matches("unix://"));
             let is_socket = std::fs::symlink_metadata(path)
                 .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
-            if is_socket {
+            if is_socket && liveness::probe(path) == Liveness::Stale {
                 let _ = std::fs::remove_file(path);
             }
         }

@@ -394,7 +394,12 @@ fn ten_containers_at_once_in_one_pod_shim() {
             .collect()
     });
     for (i, out) in outs {
-        assert_eq!(out.code, Some(10 + i as i32), "member {i}: {out}");
+        assert_eq!(
+            out.code,
+            Some(10 + i as i32),
+            "member {i}: {out}\n{}",
+            cd.log()
+        );
         assert_eq!(out.stdout, format!("member-{i}\n"), "member {i}: {out}");
     }
     assert_eq!(cd.shims().len(), 1, "one shim for the whole pod");

@@ -34,13 +34,15 @@ impl Container {
             let op = format!("{op} {}", fifo_path.display());
             move |source| StateError::Sys { op, source }
         };
+        // The pidfd first: opening the fifo releases the container, which
+        // may exit and be reaped by its parent before a later pidfd_open.
+        let proc_fd = pidfd(self.record.pid)?;
         let fifo = open(
             &fifo_path,
             OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
         .map_err(sys("open"))?;
-        let proc_fd = pidfd(self.record.pid)?;
         let mut fds = [
             PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
             PollFd::new(proc_fd.as_fd(), PollFlags::POLLIN),
