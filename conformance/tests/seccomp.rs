@@ -633,3 +633,61 @@ fn notify_agent_answers_the_containers_mkdir() {
     assert!(out.success(), "{out}");
     assert_eq!(f.leaks(&id), Vec::<String>::new());
 }
+
+/// A process `exec`ed into the container gets its own filter and listener, handed to the
+/// agent on a connection of its own, with the state of the running container: `pid` is
+/// the exec'd process (the one the notifications come from), `state.pid` the container's.
+#[test]
+fn notify_agent_gets_the_exec_process_listener() {
+    let mut f = Fixture::new(&["/bin/probe", "sleep", "30"]).expect("fixture");
+    // The container's own process makes no mkdir; the exec'd one makes one.
+    let agent = Agent::spawn(vec![
+        vec![],
+        vec![("/from-exec", Answer::Errno(libc::EXDEV))],
+    ]);
+    f.bundle.config_mut()["linux"]["seccomp"] = notify_profile(&agent.path());
+    let id = unique_id("notify-exec");
+
+    let out = f.rt.create(&id, &f.bundle).expect("create");
+    assert!(out.success(), "{out}");
+    let pid = f.rt.state_json(&id).expect("state")["pid"]
+        .as_u64()
+        .expect("pid in state");
+    let out = f.rt.start(&id).expect("start");
+    assert!(out.success(), "{out}");
+    let exec = f.rt.exec(&id, &[], &["/bin/probe", "mkdir", "/from-exec"]);
+    let conns = agent.finish();
+    let _ = f.rt.kill(&id, "KILL");
+    let exec = exec.expect("exec");
+    let conns = conns.unwrap_or_else(|e| panic!("agent: {e}\nexec: {exec}"));
+
+    assert_eq!(conns.len(), 2, "{conns:?}");
+    // runc 1.1.5 keeps the exec'd process's connection open (until its `exec` ends),
+    // against "it MUST be closed after sending"; the agent then goes by the JSON's end.
+    let must_close = [true, !f.rt.is_runc()];
+    for (conn, must_close) in conns.iter().zip(must_close) {
+        check_conn(conn, &id, must_close);
+        assert_eq!(conn.state["state"]["pid"].as_u64(), Some(pid), "{conn:?}");
+    }
+    let (init, exec_conn) = (&conns[0].state, &conns[1].state);
+    assert_eq!(init["pid"].as_u64(), Some(pid), "{init}");
+    let status = init["state"]["status"].as_str().unwrap_or("");
+    assert!(status == "creating" || status == "running", "{init}");
+    assert_eq!(exec_conn["state"]["status"], "running", "{exec_conn}");
+    assert_ne!(exec_conn["pid"].as_u64(), Some(pid), "{exec_conn}");
+    assert_eq!(conns[1].seen.len(), 1, "{conns:?}");
+
+    assert!(exec.success(), "{exec}");
+    let report = exec.json().expect("probe report");
+    assert_eq!(
+        mkdir_result(&report, "/from-exec"),
+        (false, Some(i64::from(libc::EXDEV)), false),
+        "{report}"
+    );
+
+    f.rt.wait_status(&id, "stopped", Duration::from_secs(10))
+        .expect("stopped");
+    let out = f.rt.delete(&id).expect("delete");
+    assert!(out.success(), "{out}");
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
