@@ -20,14 +20,16 @@ fn at<E: std::fmt::Display>(step: impl Into<String>) -> impl FnOnce(E) -> StepEr
     move |e| (step, e.to_string())
 }
 
-/// Run C to the exec of the user program; never returns.
+/// Run C to the exec of the user program; never returns. `host_pid` is C's
+/// pid in the runtime's pid namespace, from I.
 pub(crate) fn main(
     plan: &LaunchPlan,
     chan: &mut Channel,
     agent: Option<OwnedFd>,
     fifo: Option<OwnedFd>,
+    host_pid: i32,
 ) -> ! {
-    let err = match setup(plan, chan, fifo) {
+    let err = match setup(plan, chan, fifo, host_pid) {
         Ok(ready) => match after_ready(plan, ready, agent) {
             Ok(never) => match never {},
             Err(e) => {
@@ -51,10 +53,16 @@ struct Ready {
     exec: process::Prepared,
     /// An O_PATH fd of `exec.fifo` (create only).
     fifo: Option<OwnedFd>,
+    /// This process's pid as the runtime sees it.
     host_pid: i32,
 }
 
-fn setup(plan: &LaunchPlan, chan: &mut Channel, fifo: Option<OwnedFd>) -> Result<Ready, StepError> {
+fn setup(
+    plan: &LaunchPlan,
+    chan: &mut Channel,
+    fifo: Option<OwnedFd>,
+    host_pid: i32,
+) -> Result<Ready, StepError> {
     nix::unistd::setsid().map_err(at("setsid"))?;
     if super::parent::user_namespace_setup(plan).is_some() {
         // An unprivileged P may only write our id maps while our /proc
@@ -85,11 +93,6 @@ fn setup(plan: &LaunchPlan, chan: &mut Channel, fifo: Option<OwnedFd>) -> Result
     // In the container's pid (and user) namespace now: the runtime's procfs
     // handle becomes an instance of it (see procfs).
     crate::procfs::use_private_instance();
-    // The host's /proc is still mounted here: /proc/self names our host pid.
-    let host_pid = std::fs::read_link("/proc/self")
-        .ok()
-        .and_then(|p| p.to_str().and_then(|s| s.parse::<i32>().ok()))
-        .unwrap_or(0);
     if let LaunchKind::Create = plan.kind {
         rootfs::prepare(plan).map_err(at("prepare rootfs"))?;
         if hooks::has_create_runtime(&plan.spec) {
@@ -209,7 +212,9 @@ fn listener_path(plan: &LaunchPlan) -> std::path::PathBuf {
 }
 
 /// The container process state for the seccomp agent (config-linux.md:
-/// "The Container Process State"), with the listener as `seccompFd`.
+/// "The Container Process State"), with the listener as `seccompFd`: `pid`
+/// is this process (`host_pid`, as the runtime sees it), `state` the
+/// container's, whose pid is its init's (for exec, not this process).
 fn seccomp_state(plan: &LaunchPlan, host_pid: i32) -> Result<Vec<u8>, StepError> {
     let seccomp = plan
         .spec
@@ -217,9 +222,9 @@ fn seccomp_state(plan: &LaunchPlan, host_pid: i32) -> Result<Vec<u8>, StepError>
         .as_ref()
         .and_then(|l| l.seccomp().as_ref());
     // A process of `exec` joins a container that is already running.
-    let status = match plan.kind {
-        LaunchKind::Create => "creating",
-        LaunchKind::Exec { .. } => "running",
+    let (status, container_pid) = match plan.kind {
+        LaunchKind::Create => ("creating", host_pid),
+        LaunchKind::Exec { pid } => ("running", pid),
     };
     let mut state = serde_json::json!({
         "ociVersion": plan.spec.version(),
@@ -229,7 +234,7 @@ fn seccomp_state(plan: &LaunchPlan, host_pid: i32) -> Result<Vec<u8>, StepError>
             "ociVersion": plan.spec.version(),
             "id": plan.id,
             "status": status,
-            "pid": host_pid,
+            "pid": container_pid,
             "bundle": plan.bundle,
             "annotations": plan.spec.annotations().clone().unwrap_or_default(),
         },

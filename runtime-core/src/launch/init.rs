@@ -67,8 +67,11 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
         namespaces::enter(&plan).map_err(|e| ("enter namespaces".to_owned(), e.to_string()))?;
     // C shares the launch socket with I: it must not speak before I has sent
     // the pid, or P would read C's first message where it waits for Pid. I
-    // releases C through this pipe once the pid is sent; EOF without the
-    // byte means I failed, and C exits.
+    // releases C through this pipe once the pid is sent, by writing C its
+    // own pid as the runtime sees it (for the seccomp agent: in an exec, C
+    // is in the container's pid namespace and mount namespace, where
+    // neither getpid nor /proc/self tells it); EOF before the pid means I
+    // failed, and C exits.
     let (release_r, release_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| fail("create release pipe")(&e))?;
     if !nix::unistd::geteuid().is_root() && super::parent::user_namespace_setup(&plan).is_some() {
@@ -100,19 +103,21 @@ fn run(chan: &mut Channel) -> Result<(), (String, String)> {
     }
     if pid == 0 {
         drop(release_w);
-        let mut byte = [0u8; 1];
-        match nix::unistd::read(&release_r, &mut byte) {
-            Ok(1) => {}
+        let mut bytes = [0u8; 4];
+        // Four bytes, one write (under PIPE_BUF): one read gets them all.
+        let host_pid = match nix::unistd::read(&release_r, &mut bytes) {
+            Ok(4) => i32::from_ne_bytes(bytes),
             _ => std::process::exit(1),
-        }
+        };
         drop(release_r);
-        super::child::main(&plan, chan, agent, fifo);
+        super::child::main(&plan, chan, agent, fifo, host_pid);
     }
     drop(release_r);
     let pid = i32::try_from(pid).map_err(|e| fail("clone container process")(&e))?;
     chan.send(&Message::Pid(pid))
         .map_err(|e| fail("send pid")(&e))?;
-    nix::unistd::write(&release_w, b"1").map_err(|e| fail("release container process")(&e))?;
+    nix::unistd::write(&release_w, &pid.to_ne_bytes())
+        .map_err(|e| fail("release container process")(&e))?;
     Ok(())
 }
 
