@@ -40,6 +40,7 @@ pub(crate) fn probe(path: &Path) -> Liveness {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
     use std::os::unix::net::UnixListener;
