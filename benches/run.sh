@@ -2,7 +2,7 @@
 # Build skiff and skiff-bench in release mode, then compare skiff with runc
 # and crun, and skiff's seccomp compiler with libseccomp on the
 # containers-common default profile (the report's last section, always run:
-# 200 rounds take about a second). Extra arguments go to skiff-bench, e.g.:
+# 200 rounds take seconds, nearly all of it libseccomp's). Extra arguments go to skiff-bench, e.g.:
 #   benches/run.sh -n 100
 #   benches/run.sh --json > bench.json
 #   SKIFF_BENCH_ITERATIONS=20 benches/run.sh --runtimes runc,crun

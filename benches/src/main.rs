@@ -115,8 +115,8 @@ struct SeccompArgs {
     json: bool,
 }
 
-/// Default rounds and warm-up of the seccomp comparison (a round is about
-/// a millisecond).
+/// Default rounds and warm-up of the seccomp comparison (a round takes
+/// tens of milliseconds, nearly all of it libseccomp's).
 const SECCOMP_ROUNDS: usize = 200;
 const SECCOMP_WARMUP: usize = 10;
 /// With `--quick`.
