@@ -1,9 +1,13 @@
 #!/bin/sh
 # Build skiff and skiff-bench in release mode, then compare skiff with runc
-# and crun. Extra arguments go to skiff-bench, e.g.:
+# and crun, and skiff's seccomp compiler with libseccomp on the
+# containers-common default profile (the report's last section, always run:
+# 200 rounds take seconds, nearly all of it libseccomp's). Extra arguments go to skiff-bench, e.g.:
 #   benches/run.sh -n 100
 #   benches/run.sh --json > bench.json
 #   SKIFF_BENCH_ITERATIONS=20 benches/run.sh --runtimes runc,crun
+#   benches/run.sh --seccomp-rounds 1000
+#   benches/run.sh seccomp -n 1000     (the seccomp section alone)
 #
 # skiff-bench moves itself into a private mount namespace (and unmounts the
 # hybrid cgroup2 mount there only), so it needs root. Set SKIFF_BENCH_NO_BUILD=1
@@ -26,6 +30,9 @@ missing=""
 command -v runc >/dev/null 2>&1 || missing="$missing runc"
 command -v crun >/dev/null 2>&1 || missing="$missing crun"
 command -v busybox >/dev/null 2>&1 || missing="$missing busybox-static"
+# The seccomp comparison: libseccomp to link against, and the profile.
+[ -e /usr/include/seccomp.h ] || missing="$missing libseccomp-dev"
+[ -f /usr/share/containers/seccomp.json ] || missing="$missing golang-github-containers-common"
 if [ -n "$missing" ] && [ "${SKIFF_BENCH_NO_INSTALL:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1; then
     echo "run.sh: installing$missing" >&2
     apt-get update -qq >&2

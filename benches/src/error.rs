@@ -42,6 +42,15 @@ pub enum BenchError {
     /// A runtime reported success but did not do what was asked.
     #[error("`{command}`: {reason}")]
     Unexpected { command: String, reason: String },
+    /// The seccomp profile could not be read or converted.
+    #[error("seccomp profile {0}")]
+    SeccompProfile(#[from] skiff_core::bench::ProfileError),
+    /// skiff's seccomp compiler refused the profile.
+    #[error("skiff seccomp compiler: {0}")]
+    SkiffCompile(#[source] skiff_core::bench::SeccompError),
+    /// libseccomp refused the profile.
+    #[error(transparent)]
+    Libseccomp(#[from] skiff_core::bench::LibseccompError),
     /// A setting (flag or environment variable) has an unusable value.
     #[error("invalid {what}: {value:?}")]
     Invalid { what: String, value: String },

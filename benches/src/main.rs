@@ -5,6 +5,11 @@
 //! RSS of the runtime process and each binary's size, and prints a table
 //! (or JSON). It moves itself into a private mount namespace first, with
 //! the hybrid cgroup2 mount removed there, so that crun accepts the host.
+//!
+//! The report also has the seccomp section (`seccomp.rs`): the compile
+//! time of the containers-common default profile, skiff against
+//! libseccomp. `skiff-bench seccomp` runs that section alone (no root, no
+//! containers).
 
 mod bundle;
 mod error;
@@ -12,13 +17,14 @@ mod harness;
 mod measure;
 mod namespace;
 mod report;
+mod seccomp;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::error::{io, BenchError, Result};
 use crate::harness::{Entry, Plan};
@@ -40,9 +46,11 @@ fn default_skiff() -> PathBuf {
 #[derive(Debug, Parser)]
 #[command(
     name = "skiff-bench",
-    about = "Time skiff, runc and crun side by side (run, create, start, delete -f; RSS; size)"
+    about = "Time skiff, runc and crun side by side (run, create, start, delete -f; RSS; size), and skiff's seccomp compiler against libseccomp"
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Sub>,
     /// Measured iterations per runtime [env: SKIFF_BENCH_ITERATIONS; default 50]
     #[arg(short = 'n', long)]
     iterations: Option<usize>,
@@ -79,11 +87,48 @@ struct Args {
     /// Keep the temporary directory (bundle, state roots, logs)
     #[arg(long)]
     keep: bool,
+    /// Rounds of the seccomp compile comparison (0: leave it out)
+    #[arg(long, default_value_t = SECCOMP_ROUNDS)]
+    seccomp_rounds: usize,
 }
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Only the seccomp compile time: the containers-common default
+    /// profile compiled by skiff and by libseccomp, alternating
+    Seccomp(SeccompArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SeccompArgs {
+    /// Timed rounds (each compiles once with each)
+    #[arg(short = 'n', long, default_value_t = SECCOMP_ROUNDS)]
+    rounds: usize,
+    /// Untimed rounds before measuring
+    #[arg(long, default_value_t = SECCOMP_WARMUP)]
+    warmup: usize,
+    /// The containers-common profile (the OCI form is made from it)
+    #[arg(long, default_value = skiff_core::bench::CONTAINERS_COMMON)]
+    profile: PathBuf,
+    /// Print JSON instead of the table
+    #[arg(long)]
+    json: bool,
+}
+
+/// Default rounds and warm-up of the seccomp comparison (a round takes
+/// tens of milliseconds, nearly all of it libseccomp's).
+const SECCOMP_ROUNDS: usize = 200;
+const SECCOMP_WARMUP: usize = 10;
+/// With `--quick`.
+const SECCOMP_QUICK_ROUNDS: usize = 3;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match real_main(&args) {
+    let outcome = match &args.command {
+        Some(Sub::Seccomp(sargs)) => seccomp_main(sargs),
+        None => real_main(&args),
+    };
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             eprintln!("skiff-bench: {err}");
@@ -129,7 +174,7 @@ fn real_main(args: &Args) -> Result<ExitCode> {
     let (results, was_interrupted) = outcome?;
 
     let any_data = results.iter().any(RuntimeResult::has_data);
-    let report = Report::new(
+    let mut report = Report::new(
         iterations,
         warmup,
         CONTAINER_ARGS,
@@ -138,6 +183,25 @@ fn real_main(args: &Args) -> Result<ExitCode> {
         was_interrupted,
         results,
     );
+    let rounds = if args.quick {
+        SECCOMP_QUICK_ROUNDS.min(args.seccomp_rounds)
+    } else {
+        args.seccomp_rounds
+    };
+    if rounds > 0 && !was_interrupted {
+        let plan = seccomp::Plan {
+            rounds,
+            warmup: if args.quick { 0 } else { SECCOMP_WARMUP },
+        };
+        let path = Path::new(skiff_core::bench::CONTAINERS_COMMON);
+        match seccomp::run(path, plan) {
+            Ok(s) => report.seccomp = Some(s),
+            Err(err) => {
+                eprintln!("skiff-bench: skipping the seccomp comparison: {err}");
+                report.seccomp_error = Some(err.to_string());
+            }
+        }
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|source| BenchError::Json {
             what: "serialise report".into(),
@@ -152,6 +216,27 @@ fn real_main(args: &Args) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `skiff-bench seccomp`: the seccomp section alone.
+fn seccomp_main(args: &SeccompArgs) -> Result<ExitCode> {
+    let report = seccomp::run(
+        &args.profile,
+        seccomp::Plan {
+            rounds: args.rounds,
+            warmup: args.warmup,
+        },
+    )?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|source| BenchError::Json {
+            what: "serialise report".into(),
+            source,
+        })?;
+        println!("{text}");
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--iterations`, else `SKIFF_BENCH_ITERATIONS`, else 50.

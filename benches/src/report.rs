@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::measure::Sample;
+use crate::seccomp::SeccompReport;
 
 /// The timed runtime operations, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -167,6 +168,12 @@ pub struct Report {
     pub stats: BTreeMap<Op, BTreeMap<String, OpStats>>,
     /// "skiff/runc", "skiff/crun" → metric → ratio.
     pub ratios: BTreeMap<String, BTreeMap<String, f64>>,
+    /// skiff's seccomp compiler against libseccomp, if run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<SeccompReport>,
+    /// Why the seccomp comparison was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seccomp_error: Option<String>,
 }
 
 impl Report {
@@ -197,6 +204,8 @@ impl Report {
             runtimes,
             stats,
             ratios: BTreeMap::new(),
+            seccomp: None,
+            seccomp_error: None,
         };
         for other in ["runc", "crun"] {
             let mut metrics = BTreeMap::new();
@@ -339,8 +348,14 @@ impl Report {
         }
         let _ = writeln!(out, "{line}");
 
-        // Notes on missing / failed runtimes.
-        let notes: Vec<String> = self
+        // Seccomp compile time.
+        if let Some(seccomp) = &self.seccomp {
+            let _ = writeln!(out);
+            out.push_str(&seccomp.table());
+        }
+
+        // Notes on missing / failed runtimes and a skipped comparison.
+        let mut notes: Vec<String> = self
             .runtimes
             .iter()
             .filter(|r| r.status != Status::Ok)
@@ -355,6 +370,9 @@ impl Report {
                 )
             })
             .collect();
+        if let Some(err) = &self.seccomp_error {
+            notes.push(format!("  seccomp compile comparison: {err}"));
+        }
         if !notes.is_empty() {
             let _ = writeln!(out, "\nskipped:");
             for note in notes {

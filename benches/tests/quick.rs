@@ -6,6 +6,8 @@ use std::process::Command;
 use serde_json::Value;
 
 const BENCH: &str = env!("CARGO_BIN_EXE_skiff-bench");
+/// The containers-common seccomp profile (golang-github-containers-common).
+const SECCOMP_PROFILE: &str = "/usr/share/containers/seccomp.json";
 
 fn on_path(name: &str) -> bool {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -57,6 +59,68 @@ fn quick_run_against_runc() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or(0)
             > 0
     );
+    if Path::new(SECCOMP_PROFILE).is_file() {
+        let seccomp = &report["seccomp"];
+        assert_eq!(seccomp["rounds"], 3, "{seccomp}");
+        assert_eq!(seccomp["compilers"][1]["name"], "libseccomp", "{seccomp}");
+    }
+    Ok(())
+}
+
+#[test]
+fn seccomp_compile_skiff_and_libseccomp() -> Result<(), Box<dyn std::error::Error>> {
+    if !Path::new(SECCOMP_PROFILE).is_file() {
+        eprintln!("skipping: needs {SECCOMP_PROFILE} (golang-github-containers-common)");
+        return Ok(());
+    }
+    let out = Command::new(BENCH)
+        .args(["seccomp", "-n", "3", "--warmup", "1"])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "skiff-bench seccomp failed: {stderr}");
+    let table = String::from_utf8(out.stdout)?;
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .map(|l| l.split_whitespace().count())
+    };
+    // skiff: label, median, p90, instructions; libseccomp has its version.
+    assert_eq!(row("skiff"), Some(4), "{table}");
+    assert_eq!(row("libseccomp"), Some(5), "{table}");
+    assert_eq!(row("skiff/libseccomp"), Some(4), "{table}");
+    assert!(table.contains(SECCOMP_PROFILE), "{table}");
+
+    let out = Command::new(BENCH)
+        .args(["seccomp", "-n", "2", "--warmup", "0", "--json"])
+        .output()?;
+    assert!(out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout)?;
+    let compilers = report["compilers"].as_array().ok_or("no compilers")?;
+    assert_eq!(compilers.len(), 2, "{report}");
+    for (c, name) in compilers.iter().zip(["skiff", "libseccomp"]) {
+        assert_eq!(c["name"], name, "{c}");
+        assert_eq!(c["samples"], 2, "{c}");
+        assert!(c["instructions"].as_u64().unwrap_or(0) > 100, "{c}");
+    }
+    assert!(report["ratios"]["median"].as_f64().is_some(), "{report}");
+    Ok(())
+}
+
+#[test]
+fn seccomp_missing_profile_names_the_path() -> Result<(), Box<dyn std::error::Error>> {
+    let out = Command::new(BENCH)
+        .args([
+            "seccomp",
+            "-n",
+            "1",
+            "--profile",
+            "/nonexistent/seccomp.json",
+        ])
+        .output()?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/seccomp.json"), "{stderr}");
     Ok(())
 }
 

@@ -25,6 +25,9 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench;
 mod cgroups;
 mod container;
 mod error;

@@ -75,8 +75,9 @@ pub(crate) struct Program {
 }
 
 impl Program {
-    /// The BPF instructions (for the fuzz target's structural checks).
-    #[cfg(feature = "fuzzing")]
+    /// The BPF instructions (for the fuzz target's structural checks and
+    /// the bench's instruction count).
+    #[cfg(any(feature = "fuzzing", feature = "bench"))]
     pub(crate) fn instructions(&self) -> &[libc::sock_filter] {
         &self.filter
     }

@@ -17,8 +17,12 @@
 mod arch;
 mod bpf;
 mod compile;
+#[cfg(any(test, feature = "bench"))]
+pub(crate) mod containers_common;
 mod emit;
 mod install;
+#[cfg(any(test, feature = "bench"))]
+pub(crate) mod libseccomp;
 mod supported;
 mod tables;
 
@@ -35,7 +39,7 @@ use oci_spec::runtime::Arch;
 
 /// Why a profile could not be compiled or installed.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SeccompError {
+pub enum SeccompError {
     /// An architecture without a syscall table in skiff.
     #[error("linux.seccomp: architecture {0} is not supported by skiff")]
     UnsupportedArch(Arch),

@@ -9,9 +9,8 @@ use oci_spec::runtime::{Arch, LinuxSeccomp};
 use serde_json::{json, Value};
 
 use super::interp::{run, Data};
-use super::libseccomp;
 use crate::seccomp::arch::Abi;
-use crate::seccomp::{compile, tables};
+use crate::seccomp::{compile, libseccomp, tables};
 
 const ENOSYS_RET: u32 = 0x0005_0026;
 const ABIS: [Abi; 5] = [Abi::X86_64, Abi::X86, Abi::X32, Abi::Aarch64, Abi::Arm];

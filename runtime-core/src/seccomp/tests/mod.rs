@@ -5,5 +5,4 @@
 mod differential;
 mod interp;
 mod kernel;
-mod libseccomp;
 mod profiles;

@@ -1,124 +1,28 @@
-//! The containers-common default profile (Debian golang-github-containers-
-//! common, /usr/share/containers/seccomp.json), converted to the OCI form
-//! as podman does for an x86_64 host with podman's default capabilities.
+//! The containers-common default profile (`containers_common`), compiled by
+//! skiff: against libseccomp, and loaded into the kernel.
+
+use std::path::Path;
 
 use oci_spec::runtime::{Arch, LinuxSeccomp};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::differential::{check, Rng};
 use super::kernel::{in_child, sys};
 use crate::seccomp::compile;
+use crate::seccomp::containers_common::{load, PATH as PROFILE};
 
-const PROFILE: &str = "/usr/share/containers/seccomp.json";
-
-/// podman's default_capabilities (containers.conf).
-const CAPS: [&str; 11] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SETFCAP",
-    "CAP_SETGID",
-    "CAP_SETPCAP",
-    "CAP_SETUID",
-    "CAP_SYS_CHROOT",
-];
-
-fn kernel_at_least(min: &str) -> bool {
-    let uts = nix::sys::utsname::uname().expect("uname");
-    let parse = |s: &str| -> Vec<u32> {
-        s.split(['.', '-'])
-            .take(2)
-            .map(|p| p.parse().unwrap_or(0))
-            .collect()
-    };
-    parse(&uts.release().to_string_lossy()) >= parse(min)
-}
-
-fn strings(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// containers/common's conversion: keep the x86_64 archMap entry, and the
-/// syscall groups whose includes/excludes fit amd64, CAPS and this kernel.
-pub(super) fn containers_common() -> Option<Value> {
-    let text = std::fs::read_to_string(PROFILE).ok()?;
-    let src: Value = serde_json::from_str(&text).expect("seccomp.json");
-    let mut archs = Vec::new();
-    for m in src["archMap"].as_array().into_iter().flatten() {
-        if m["architecture"] == "SCMP_ARCH_X86_64" {
-            archs.push(m["architecture"].clone());
-            archs.extend(
-                m["subArchitectures"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .cloned(),
-            );
-        }
+/// The converted profile, or None when the host does not have it.
+fn containers_common() -> Option<Value> {
+    if !Path::new(PROFILE).exists() {
+        eprintln!("skipped: {PROFILE} missing (apt-get install golang-github-containers-common)");
+        return None;
     }
-    let mut syscalls = Vec::new();
-    for s in src["syscalls"].as_array().into_iter().flatten() {
-        let (inc, exc) = (&s["includes"], &s["excludes"]);
-        let inc_arches = strings(inc, "arches");
-        if !inc_arches.is_empty() && !inc_arches.iter().any(|a| a == "amd64") {
-            continue;
-        }
-        if !strings(inc, "caps")
-            .iter()
-            .all(|c| CAPS.contains(&c.as_str()))
-        {
-            continue;
-        }
-        if inc
-            .get("minKernel")
-            .and_then(Value::as_str)
-            .is_some_and(|k| !kernel_at_least(k))
-        {
-            continue;
-        }
-        if strings(exc, "arches").iter().any(|a| a == "amd64")
-            || strings(exc, "caps")
-                .iter()
-                .any(|c| CAPS.contains(&c.as_str()))
-        {
-            continue;
-        }
-        let mut rule = json!({"names": s["names"], "action": s["action"]});
-        if let Some(args) = s
-            .get("args")
-            .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
-        {
-            rule["args"] = args.clone();
-        }
-        if let Some(e) = s.get("errnoRet") {
-            rule["errnoRet"] = e.clone();
-        }
-        syscalls.push(rule);
-    }
-    Some(json!({
-        "defaultAction": src["defaultAction"],
-        "defaultErrnoRet": src["defaultErrnoRet"],
-        "architectures": archs,
-        "syscalls": syscalls,
-    }))
+    Some(load(Path::new(PROFILE)).expect("containers-common profile"))
 }
 
 #[test]
 fn containers_common_profile_matches_libseccomp() {
-    let Some(p) = containers_common() else {
-        eprintln!("skipped: {PROFILE} missing (apt-get install golang-github-containers-common)");
-        return;
-    };
+    let Some(p) = containers_common() else { return };
     let tried = check(&p, &mut Rng::new(42));
     assert!(tried > 10_000);
 }

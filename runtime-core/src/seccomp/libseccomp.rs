@@ -1,13 +1,52 @@
-//! The reference: the system libseccomp (libseccomp-dev), linked only into
-//! the test binary, driven the way runc drives it (`matchCall`), and its
-//! program taken with `seccomp_export_bpf`.
+//! The reference: the system libseccomp (libseccomp-dev), driven the way
+//! runc drives it (`matchCall`), and its program taken with
+//! `seccomp_export_bpf`. Built only for the tests (the differential proof)
+//! and with the `bench` feature (the compile-time comparison in benches/);
+//! the skiff binary never links it.
 
 use std::ffi::{c_char, c_int, c_uint, c_void, CString};
+use std::fs::File;
 use std::io::{Read, Seek};
 use std::os::fd::AsRawFd;
 
 use libc::sock_filter;
+use nix::sys::memfd::{memfd_create, MFdFlags};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as Act};
+
+/// Why libseccomp did not produce a program.
+#[derive(Debug, thiserror::Error)]
+pub enum LibseccompError {
+    /// `seccomp_init` returned no context.
+    #[error("libseccomp: seccomp_init failed")]
+    Init,
+    /// `seccomp_arch_add` failed.
+    #[error("libseccomp: seccomp_arch_add({token:#x}): {rc}")]
+    ArchAdd {
+        /// The architecture token.
+        token: u32,
+        /// The negative errno returned.
+        rc: i32,
+    },
+    /// A syscall name with a NUL byte.
+    #[error("libseccomp: syscall name {0:?} contains a NUL byte")]
+    Name(String),
+    /// `seccomp_rule_add_array` failed.
+    #[error("libseccomp: seccomp_rule_add({name}, {action:#x}): {rc}")]
+    RuleAdd {
+        /// The syscall name.
+        name: String,
+        /// The action value.
+        action: u32,
+        /// The negative errno returned.
+        rc: i32,
+    },
+    /// The memfd that receives the program could not be made or read.
+    #[error("libseccomp: program buffer (memfd): {0}")]
+    Buffer(#[source] std::io::Error),
+    /// `seccomp_export_bpf` failed.
+    #[error("libseccomp: seccomp_export_bpf: {0}")]
+    Export(i32),
+}
 
 #[repr(C)]
 struct ScmpArgCmp {
@@ -17,6 +56,14 @@ struct ScmpArgCmp {
     datum_b: u64,
 }
 
+#[cfg(feature = "bench")]
+#[repr(C)]
+struct ScmpVersion {
+    major: c_uint,
+    minor: c_uint,
+    micro: c_uint,
+}
+
 #[link(name = "seccomp")]
 extern "C" {
     fn seccomp_init(def_action: u32) -> *mut c_void;
@@ -24,6 +71,7 @@ extern "C" {
     fn seccomp_arch_add(ctx: *mut c_void, arch_token: u32) -> c_int;
     fn seccomp_attr_set(ctx: *mut c_void, attr: c_int, value: u32) -> c_int;
     fn seccomp_syscall_resolve_name(name: *const c_char) -> c_int;
+    #[cfg(test)]
     fn seccomp_syscall_resolve_name_arch(arch_token: u32, name: *const c_char) -> c_int;
     fn seccomp_rule_add_array(
         ctx: *mut c_void,
@@ -33,6 +81,8 @@ extern "C" {
         arg_array: *const ScmpArgCmp,
     ) -> c_int;
     fn seccomp_export_bpf(ctx: *mut c_void, fd: c_int) -> c_int;
+    #[cfg(feature = "bench")]
+    fn seccomp_version() -> *const ScmpVersion;
 }
 
 const SCMP_FLTATR_CTL_NNP: c_int = 3;
@@ -41,11 +91,23 @@ const NR_SCMP_ERROR: c_int = -1;
 
 /// libseccomp's number for `name` on the architecture `token`, if any
 /// (pseudo numbers, negative, count as none).
+#[cfg(test)]
 pub(crate) fn resolve(token: u32, name: &str) -> Option<u32> {
     let name = CString::new(name).ok()?;
     // SAFETY: `name` is a valid C string for the call.
     let nr = unsafe { seccomp_syscall_resolve_name_arch(token, name.as_ptr()) };
     u32::try_from(nr).ok()
+}
+
+/// The linked library's version, `major.minor.micro`.
+#[cfg(feature = "bench")]
+pub(crate) fn version() -> Option<String> {
+    // SAFETY: no arguments; the result is null or points at a static struct
+    // inside the library.
+    let v = unsafe { seccomp_version() };
+    // SAFETY: checked for null; the struct lives as long as the library.
+    let v = unsafe { v.as_ref() }?;
+    Some(format!("{}.{}.{}", v.major, v.minor, v.micro))
 }
 
 /// runc's getAction.
@@ -73,13 +135,14 @@ impl Drop for Ctx {
 }
 
 /// Build `s` with libseccomp as runc does (native arch = the host) and
-/// export the program.
-pub(crate) fn compile(s: &LinuxSeccomp) -> Result<Vec<sock_filter>, String> {
+/// export the program (through a memfd: libseccomp 2.5 has no in-memory
+/// export).
+pub(crate) fn compile(s: &LinuxSeccomp) -> Result<Vec<sock_filter>, LibseccompError> {
     let default = action(s.default_action(), s.default_errno_ret());
     // SAFETY: seccomp_init takes a plain action value.
     let ctx = Ctx(unsafe { seccomp_init(default) });
     if ctx.0.is_null() {
-        return Err("seccomp_init failed".into());
+        return Err(LibseccompError::Init);
     }
     for a in s.architectures().iter().flatten() {
         let token = *a as u32;
@@ -89,10 +152,10 @@ pub(crate) fn compile(s: &LinuxSeccomp) -> Result<Vec<sock_filter>, String> {
         // SAFETY: ctx is live; -EEXIST (the native arch) is fine.
         let rc = unsafe { seccomp_arch_add(ctx.0, token) };
         if rc < 0 && rc != -libc::EEXIST {
-            return Err(format!("seccomp_arch_add({token:#x}): {rc}"));
+            return Err(LibseccompError::ArchAdd { token, rc });
         }
     }
-    let calls = s.syscalls().clone().unwrap_or_default();
+    let calls = s.syscalls().as_deref().unwrap_or_default();
     // SAFETY: ctx is live; plain attribute values.
     unsafe {
         seccomp_attr_set(ctx.0, SCMP_FLTATR_CTL_NNP, 0);
@@ -100,7 +163,7 @@ pub(crate) fn compile(s: &LinuxSeccomp) -> Result<Vec<sock_filter>, String> {
             seccomp_attr_set(ctx.0, SCMP_FLTATR_CTL_OPTIMIZE, 2);
         }
     }
-    for call in &calls {
+    for call in calls {
         let act = action(call.action(), call.errno_ret());
         if act == default {
             continue;
@@ -116,15 +179,20 @@ pub(crate) fn compile(s: &LinuxSeccomp) -> Result<Vec<sock_filter>, String> {
                 datum_b: a.value_two().unwrap_or(0),
             })
             .collect();
-        let mut seen = [0; 6];
-        conds.iter().for_each(|c| seen[c.arg as usize] += 1);
+        let mut seen = [0u32; 6];
+        for c in &conds {
+            if let Some(n) = seen.get_mut(c.arg as usize) {
+                *n += 1;
+            }
+        }
         let groups: Vec<&[ScmpArgCmp]> = if seen.iter().any(|n| *n > 1) {
             conds.chunks(1).collect()
         } else {
             vec![&conds[..]]
         };
         for name in call.names() {
-            let cname = CString::new(name.as_str()).map_err(|e| e.to_string())?;
+            let cname =
+                CString::new(name.as_str()).map_err(|_| LibseccompError::Name(name.clone()))?;
             // SAFETY: a valid C string.
             let nr = unsafe { seccomp_syscall_resolve_name(cname.as_ptr()) };
             if nr == NR_SCMP_ERROR {
@@ -136,20 +204,26 @@ pub(crate) fn compile(s: &LinuxSeccomp) -> Result<Vec<sock_filter>, String> {
                     seccomp_rule_add_array(ctx.0, act, nr, g.len() as c_uint, g.as_ptr())
                 };
                 if rc < 0 {
-                    return Err(format!("seccomp_rule_add({name}, {act:#x}): {rc}"));
+                    return Err(LibseccompError::RuleAdd {
+                        name: name.clone(),
+                        action: act,
+                        rc,
+                    });
                 }
             }
         }
     }
-    let mut f = tempfile::tempfile().map_err(|e| e.to_string())?;
+    let fd = memfd_create(c"libseccomp-bpf", MFdFlags::MFD_CLOEXEC)
+        .map_err(|e| LibseccompError::Buffer(e.into()))?;
+    let mut f = File::from(fd);
     // SAFETY: ctx is live and the fd is open for writing.
     let rc = unsafe { seccomp_export_bpf(ctx.0, f.as_raw_fd()) };
     if rc < 0 {
-        return Err(format!("seccomp_export_bpf: {rc}"));
+        return Err(LibseccompError::Export(rc));
     }
     let mut bytes = Vec::new();
-    f.rewind().map_err(|e| e.to_string())?;
-    f.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    f.rewind().map_err(LibseccompError::Buffer)?;
+    f.read_to_end(&mut bytes).map_err(LibseccompError::Buffer)?;
     Ok(bytes
         .chunks_exact(8)
         .map(|c| sock_filter {
