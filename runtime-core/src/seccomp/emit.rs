@@ -5,8 +5,9 @@
 //!   section: ld nr
 //!            [x86_64: nr ≥ X32 bit → the x32 section, else the x86_64 one]
 //!            [jgt last-named-syscall → ret ENOSYS]
-//!            binary search over the numbers with rules → their body
-//!            ret default
+//!            decision tree over ranges of numbers, each leaf a
+//!            `ret` of its action (default for unnamed numbers) or a
+//!            jump to its body
 //!            bodies: one per syscall with conditional rules, each rule a
 //!                    chain of 64-bit comparisons ending in its action
 //!            the shared `ret` of each unconditional action
@@ -25,8 +26,6 @@ use super::SeccompError;
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
 const OFF_ARGS: u32 = 16;
-/// Linear compares below this many syscalls, a binary split above.
-const LEAF: usize = 4;
 const ENOSYS: u32 = 38;
 
 pub(super) fn program(
@@ -88,33 +87,40 @@ pub(super) fn program(
     a.finish().map_err(|_| SeccompError::Layout)
 }
 
+/// Where a range of syscall numbers goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Return this action.
+    Ret(u32),
+    /// Run the rules at this label.
+    Body(Label),
+}
+
 /// One architecture, with the syscall number in A. `after_check` is bound
 /// past the ENOSYS check.
 fn section(a: &mut Asm, s: &Section, default: u32, after_check: Label) {
     let mut shared: BTreeMap<u32, Label> = BTreeMap::new();
     let mut bodies: Vec<(Label, &[super::compile::Rule])> = Vec::new();
-    let mut entries: Vec<(u32, Label)> = Vec::new();
+    let mut entries: Vec<(u32, Target)> = Vec::new();
     for (nr, d) in &s.calls {
-        let l = match d {
-            Decision::Always(act) => *shared.entry(*act).or_insert_with(|| a.label()),
+        let t = match d {
+            Decision::Always(act) => Target::Ret(*act),
             Decision::FirstMatch(rules) => {
                 let l = a.label();
                 bodies.push((l, rules));
-                l
+                Target::Body(l)
             }
         };
-        entries.push((*nr, l));
+        entries.push((*nr, t));
     }
-    let (miss, enosys) = (a.label(), a.label());
+    let enosys = a.label();
     if let Some(max) = s.enosys_above {
         let tree = a.label();
         a.jump(Cmp::Gt, max, enosys, tree);
         a.bind(tree);
     }
     a.bind(after_check);
-    search(a, &entries, miss);
-    a.bind(miss);
-    a.ret(default);
+    search(a, &ranges(&entries, default));
     a.bind(enosys);
     a.ret(ret::ERRNO | ENOSYS);
     for (l, rules) in bodies {
@@ -138,24 +144,53 @@ fn section(a: &mut Asm, s: &Section, default: u32, after_check: Label) {
     }
 }
 
-/// Jump to the label of the number in A, or to `miss`.
-fn search(a: &mut Asm, entries: &[(u32, Label)], miss: Label) {
-    if entries.len() <= LEAF {
-        for (nr, l) in entries {
-            let next = a.label();
-            a.jump(Cmp::Eq, *nr, *l, next);
-            a.bind(next);
+/// The syscall numbers 0..=u32::MAX cut into ranges of one target each,
+/// as the first number of each range: the numbers without an entry return
+/// `default`, and neighbours returning the same action share one range.
+fn ranges(entries: &[(u32, Target)], default: u32) -> Vec<(u32, Target)> {
+    let mut out: Vec<(u32, Target)> = vec![(0, Target::Ret(default))];
+    let mut next: u64 = 0;
+    fn push(out: &mut Vec<(u32, Target)>, start: u32, t: Target) {
+        let merges = matches!(t, Target::Ret(_)) && out.last().is_some_and(|(_, last)| *last == t);
+        if !merges {
+            if out.last().is_some_and(|(s, _)| *s == start) {
+                out.pop();
+            }
+            out.push((start, t));
         }
-        a.goto(miss);
-        return;
     }
-    let (low, high) = entries.split_at(entries.len() / 2);
-    let (lh, ll) = (a.label(), a.label());
-    a.jump(Cmp::Ge, high[0].0, lh, ll);
-    a.bind(ll);
-    search(a, low, miss);
-    a.bind(lh);
-    search(a, high, miss);
+    for (nr, t) in entries {
+        if u64::from(*nr) > next {
+            // A gap before this number.
+            push(&mut out, next as u32, Target::Ret(default));
+        }
+        push(&mut out, *nr, *t);
+        next = u64::from(*nr) + 1;
+    }
+    if next <= u64::from(u32::MAX) {
+        push(&mut out, next as u32, Target::Ret(default));
+    }
+    out
+}
+
+/// A binary decision tree over the ranges, with the number in A: every
+/// leaf returns its action or jumps to its rules, so a leaf's jump never
+/// crosses the program (no long-jump trampolines).
+fn search(a: &mut Asm, ranges: &[(u32, Target)]) {
+    match ranges {
+        [] => {}
+        [(_, Target::Ret(k))] => a.ret(*k),
+        [(_, Target::Body(l))] => a.goto(*l),
+        _ => {
+            let (low, high) = ranges.split_at(ranges.len() / 2);
+            let (lh, ll) = (a.label(), a.label());
+            a.jump(Cmp::Ge, high[0].0, lh, ll);
+            a.bind(ll);
+            search(a, low);
+            a.bind(lh);
+            search(a, high);
+        }
+    }
 }
 
 /// The offsets of the low and high words of argument `i`.
