@@ -85,14 +85,34 @@ impl V1 {
     }
 
     /// A new cpuset cgroup starts with no CPUs and no memory nodes, and a
-    /// process cannot join it: copy the parent's, outermost first.
+    /// process cannot join it: fill every empty one from the leaf up to the
+    /// first complete ancestor, outermost first. Not only the directories
+    /// this container made: a concurrent create may have made a shared
+    /// parent and not filled it yet (both then write the same values).
     fn init_cpuset(&self) -> Result<(), CgroupError> {
+        const FILES: [&str; 2] = ["cpuset.cpus", "cpuset.mems"];
         let Some(leaf) = self.dirs.get("cpuset") else {
             return Ok(());
         };
-        for dir in self.created.iter().filter(|d| leaf.starts_with(d)) {
+        let mut empty = Vec::new();
+        let mut dir = leaf.as_path();
+        loop {
+            let mut complete = true;
+            for file in FILES {
+                complete &= !fs::read(dir, file)?.trim().is_empty();
+            }
+            if complete {
+                break;
+            }
+            empty.push(dir);
+            match dir.parent() {
+                Some(parent) => dir = parent,
+                None => break,
+            }
+        }
+        for dir in empty.into_iter().rev() {
             let Some(parent) = dir.parent() else { continue };
-            for file in ["cpuset.cpus", "cpuset.mems"] {
+            for file in FILES {
                 if fs::read(dir, file)?.trim().is_empty() {
                     let value = fs::read(parent, file)?;
                     fs::write(dir, file, value.trim(), "linux.resources.cpu")?;

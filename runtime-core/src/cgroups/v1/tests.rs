@@ -212,3 +212,30 @@ fn nested_creation_is_undone_exactly() {
     assert!(v1.destroy().is_ok());
     assert!(base.exists() && !base.join("a").exists());
 }
+
+/// A parent another container made but has not filled yet is filled too:
+/// the leaf would otherwise copy its empty set, and joining it would fail
+/// with ENOSPC (seen with twenty containers created at once).
+#[test]
+fn cpuset_fills_a_shared_parent_left_empty_by_another_create() {
+    let tmp = match tempfile::tempdir() {
+        Ok(t) => t,
+        Err(e) => panic!("tempdir: {e}"),
+    };
+    let root = tmp.path().join("cpuset");
+    let (parent, leaf) = (root.join("pod"), root.join("pod/ctr"));
+    for dir in [&root, &parent, &leaf] {
+        files(dir, &["cpuset.cpus", "cpuset.mems"]);
+    }
+    let _ = std::fs::write(root.join("cpuset.cpus"), "0-1\n");
+    let _ = std::fs::write(root.join("cpuset.mems"), "0\n");
+    let mut v1 = V1::new(BTreeMap::from([("cpuset".to_owned(), leaf.clone())]));
+    v1.created = vec![leaf.clone()];
+    if let Err(e) = v1.init_cpuset() {
+        panic!("init_cpuset: {e}");
+    }
+    for dir in [&parent, &leaf] {
+        assert_eq!(read(dir, "cpuset.cpus").trim(), "0-1", "{}", dir.display());
+        assert_eq!(read(dir, "cpuset.mems").trim(), "0", "{}", dir.display());
+    }
+}
