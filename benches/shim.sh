@@ -5,14 +5,17 @@
 #   skiff  skiff's shim (io.containerd.skiff.v2)
 #   runc   the runc-v2 shim with /usr/sbin/runc
 #   crun   the runc-v2 shim with /usr/bin/crun
+#   cli    no containerd: `skiff run` of the same rootfs, the whole lifecycle
+#          by the CLI, an upper bound on the work skiff's shim does in-process
 # Prints the median and p90 wall time of each, the ratios of skiff's to the
-# others, and each shim's RSS (VmRSS, VmHWM, smaps_rollup Pss) sampled while
+# others, containerd's own share (skiff's shim path less the cli run: what a
+# shim that took no time at all would still cost), and each shim's RSS (VmRSS, VmHWM, smaps_rollup Pss) sampled while
 # it runs a `sleep` container. Everything runs in a private mount namespace
 # with the hybrid cgroup2 mount (/sys/fs/cgroup/unified) unmounted there only
 # (crun refuses the hybrid host otherwise); the host's mounts are untouched.
 #   benches/shim.sh [-n ITERATIONS]       (default 30; root)
 # SKIFF_SHIM_BIN: the shim (default: the release build of
-# scripts/build-release.sh); RUNC_BIN, CRUN_BIN: the runtimes;
+# scripts/build-release.sh); SKIFF_BIN: the skiff CLI (default: beside it); RUNC_BIN, CRUN_BIN: the runtimes;
 # SKIFF_SHIM_BENCH_SMAPS=1 also lists each shim's largest mappings by Rss.
 set -eu
 
@@ -26,6 +29,7 @@ done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 : "${SKIFF_SHIM_BIN:=${CARGO_TARGET_DIR:-$root/target}/release/containerd-shim-skiff-v2}"
+: "${SKIFF_BIN:=$(dirname "$SKIFF_SHIM_BIN")/skiff}"
 : "${RUNC_BIN:=/usr/sbin/runc}"
 : "${CRUN_BIN:=/usr/bin/crun}"
 
@@ -37,9 +41,10 @@ for tool in containerd ctr containerd-shim-runc-v2 busybox unshare; do
     command -v $tool >/dev/null 2>&1 || { echo "shim.sh: $tool not found (apt-get install -y containerd busybox-static)" >&2; exit 1; }
 done
 [ -x "$SKIFF_SHIM_BIN" ] || { echo "shim.sh: no shim at $SKIFF_SHIM_BIN (scripts/build-release.sh)" >&2; exit 1; }
+[ -x "$SKIFF_BIN" ] || { echo "shim.sh: no skiff at $SKIFF_BIN (scripts/build-release.sh)" >&2; exit 1; }
 
 if [ -z "${SKIFF_SHIM_BENCH_INNER:-}" ]; then
-    SKIFF_SHIM_BENCH_INNER=1 SKIFF_SHIM_BIN=$SKIFF_SHIM_BIN exec unshare -m --propagation private "$0" -n "$n"
+    SKIFF_SHIM_BENCH_INNER=1 SKIFF_SHIM_BIN=$SKIFF_SHIM_BIN SKIFF_BIN=$SKIFF_BIN exec unshare -m --propagation private "$0" -n "$n"
 fi
 while mountpoint -q /sys/fs/cgroup/unified; do umount -l /sys/fs/cgroup/unified; done
 
@@ -56,6 +61,11 @@ mkdir -p "$tmp/bin" "$tmp/rootfs/bin" "$tmp/fifo"
 ln -s "$SKIFF_SHIM_BIN" "$tmp/bin/containerd-shim-skiff-v2"
 cp "$(command -v busybox)" "$tmp/rootfs/bin/busybox"
 for b in true sleep sh; do ln -s busybox "$tmp/rootfs/bin/$b"; done
+# The cli variant's bundle: the default spec running /bin/true on that rootfs.
+mkdir -p "$tmp/bundle"
+(cd "$tmp/bundle" && "$SKIFF_BIN" spec)
+sed -i -e 's|"terminal": true|"terminal": false|' -e 's|"sh"|"/bin/true"|' \
+    -e "s|\"path\": \"rootfs\"|\"path\": \"$tmp/rootfs\"|" "$tmp/bundle/config.json"
 cat >"$tmp/config.toml" <<EOT
 version = 2
 root = "$tmp/root"
@@ -89,8 +99,17 @@ opts() {
 
 now_us() { echo $(($(date +%s%N) / 1000)); }
 
-# One `ctr run --rm`; appends its wall time (µs) to $tmp/$1.times.
+# One `ctr run --rm` (or `skiff run` for cli); appends its wall time (µs)
+# to $tmp/$1.times.
 run_once() {
+    if [ "$1" = cli ]; then
+        start=$(now_us)
+        "$SKIFF_BIN" --root "$tmp/cli-root" run --bundle "$tmp/bundle" "bench-cli-$2" \
+            >"$tmp/out" 2>&1 </dev/null || { echo "shim.sh: skiff run $2 failed:" >&2; cat "$tmp/out" >&2; exit 1; }
+        end=$(now_us)
+        echo $((end - start)) >>"$tmp/$1.times"
+        return
+    fi
     # shellcheck disable=SC2046 # the options are words
     start=$(now_us)
     ctr_ run --fifo-dir "$tmp/fifo" --rm $(opts "$1") --rootfs "$tmp/rootfs" "bench-$1-$2" /bin/true \
@@ -126,10 +145,10 @@ rss() {
 }
 
 variants="skiff runc crun"
-for v in $variants; do run_once "$v" warmup; : >"$tmp/$v.times"; done
+for v in $variants cli; do run_once "$v" warmup; : >"$tmp/$v.times"; done
 k=0
 while [ $k -lt "$n" ]; do
-    for v in $variants; do run_once "$v" "$k"; done
+    for v in $variants cli; do run_once "$v" "$k"; done
     k=$((k + 1))
 done
 
@@ -155,5 +174,11 @@ for v in skiff runc crun; do
     awk -v v=$v -v m="$m" -v p="$p" -v r="$rm_" -v c="$cm" \
         'BEGIN { printf "%-6s %10.2f %10.2f %10.2f %10.2f\n", v, m, p, m / r, m / c }'
 done
+read -r lm lp <<EOT
+$(stat_ cli)
+EOT
+awk -v m="$lm" -v p="$lp" -v s="$sm" -v r="$rm_" 'BEGIN {
+    printf "%-6s %10.2f %10.2f   (skiff run, no containerd)\n", "cli", m, p
+    printf "containerd share: %.2f ms (skiff shim - cli); a shim taking no time would be at %.2fx runc\n", s - m, (s - m) / r }'
 echo "shim RSS while running a sleep container:"
 for v in $variants; do rss "$v"; done
