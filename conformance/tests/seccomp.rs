@@ -691,3 +691,41 @@ fn notify_agent_gets_the_exec_process_listener() {
     assert!(out.success(), "{out}");
     assert_eq!(f.leaks(&id), Vec::<String>::new());
 }
+
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (which the spec types skiff parses with cannot
+/// name) reaches the kernel with the listener: the filter loads, the agent gets the
+/// listener and its answer reaches the container. (runc 1.1 does not know the flag.)
+#[test]
+fn notify_with_wait_killable_recv_flag() {
+    let mut f = Fixture::new(&["/bin/probe", "mkdir", "/refused"]).expect("fixture");
+    if f.rt.is_runc() {
+        return;
+    }
+    let agent = Agent::spawn(vec![vec![("/refused", Answer::Errno(libc::EXDEV))]]);
+    let mut profile = notify_profile(&agent.path());
+    profile["flags"] = json!(["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]);
+    f.bundle.config_mut()["linux"]["seccomp"] = profile;
+    let id = unique_id("notify-waitkill");
+
+    let out = f.rt.create(&id, &f.bundle).expect("create");
+    assert!(out.success(), "{out}");
+    let out = f.rt.start(&id).expect("start");
+    assert!(out.success(), "{out}");
+    let stopped = f.rt.wait_status(&id, "stopped", AGENT_PATIENCE);
+    let conns = agent.finish();
+    stopped.expect("the container ends");
+    let (stdout, stderr) = f.rt.output(&id);
+    let conns = conns.unwrap_or_else(|e| panic!("agent: {e}\nstdout: {stdout}\nstderr: {stderr}"));
+    assert_eq!(conns.len(), 1, "{conns:?}");
+    check_conn(&conns[0], &id, true);
+    let report: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("probe report ({e}): {stdout}\nstderr: {stderr}"));
+    assert_eq!(
+        mkdir_result(&report, "/refused"),
+        (false, Some(i64::from(libc::EXDEV)), false),
+        "{report}"
+    );
+    let out = f.rt.delete(&id).expect("delete");
+    assert!(out.success(), "{out}");
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}

@@ -88,13 +88,13 @@ impl Program {
     }
 
     /// Add `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19), which the
-    /// OCI types skiff uses cannot carry yet. Only valid with a listener.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "oci-spec 0.8 cannot carry the flag yet")
-    )]
+    /// OCI types skiff parses with cannot carry (see `spec::Extras`). The
+    /// kernel takes it only with a listener: without NOTIFY rules it is
+    /// left out, as libseccomp does.
     pub(crate) fn set_wait_killable_recv(&mut self) {
-        self.flags |= flag::WAIT_KILLABLE_RECV;
+        if self.has_listener() {
+            self.flags |= flag::WAIT_KILLABLE_RECV;
+        }
     }
 }
 
