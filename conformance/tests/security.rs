@@ -311,9 +311,10 @@ fn exec_apparmor_confines_the_process() {
     profile.remove();
 }
 
-/// A profile the kernel has not loaded: `run` fails naming `process.apparmorProfile`
-/// and the profile, and leaves nothing behind. A runtime that ignored the write's error
-/// would run the container unconfined (exit 0).
+/// A profile the kernel has not loaded, in `process.apparmorProfile` and in
+/// `exec --apparmor`: each fails naming the field and the profile and saying it is not
+/// loaded; `run` leaves nothing behind and the container of the exec keeps running. A
+/// runtime that ignored the write's error would run the process unconfined (exit 0).
 #[test]
 fn unknown_apparmor_profile_is_refused() {
     if !lsm_enabled("apparmor") {
@@ -322,17 +323,37 @@ fn unknown_apparmor_profile_is_refused() {
     }
     let name = "skiff-conf-no-such-profile";
     assert!(!profile_loaded(name));
+    let check = |out: &skiff_conformance::Outcome, runc: bool| {
+        assert!(!out.success(), "an unknown profile was accepted: {out}");
+        if !runc {
+            assert!(
+                out.stderr.contains("process.apparmorProfile") && out.stderr.contains(name),
+                "the error names the field and the profile: {out}"
+            );
+            assert!(
+                out.stderr.contains("no profile of that name loaded"),
+                "the error says why: {out}"
+            );
+        }
+    };
     let mut f = Fixture::new(&["/bin/probe", "exit", "0"]).expect("fixture");
     f.bundle.config_mut()["process"]["apparmorProfile"] = json!(name);
     let id = unique_id("apparmorbad");
     let out = f.rt.run(&id, &f.bundle).expect("run");
-    assert!(!out.success(), "an unknown profile was accepted: {out}");
-    if !f.rt.is_runc() {
-        assert!(
-            out.stderr.contains("process.apparmorProfile") && out.stderr.contains(name),
-            "the error names the field and the profile: {out}"
-        );
-    }
+    check(&out, f.rt.is_runc());
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+
+    let f = Fixture::new(&["/bin/sh", "-c", "sleep 30"]).expect("fixture");
+    let id = unique_id("apparmorbadexec");
+    assert!(f.rt.create(&id, &f.bundle).expect("create").success());
+    assert!(f.rt.start(&id).expect("start").success());
+    let out =
+        f.rt.exec(&id, &["--apparmor", name], &["/bin/probe", "exit", "0"])
+            .expect("exec");
+    check(&out, f.rt.is_runc());
+    assert_eq!(f.rt.status(&id).as_deref(), Some("running"));
+    let _ = f.rt.kill(&id, "KILL");
+    let _ = f.rt.delete_force(&id);
     assert_eq!(f.leaks(&id), Vec::<String>::new());
 }
 
