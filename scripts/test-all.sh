@@ -13,3 +13,6 @@ cargo test --workspace
 scripts/v2-lane/run.sh scripts/v2-lane/check-v2.sh
 scripts/v2-lane/cargo-test.sh -p skiff-core --lib -- cgroups
 scripts/v2-lane/cargo-test.sh --bins --timeout 900 -p skiff-conformance --test cgroups
+# The AppArmor tests, skipped above when the host's kernel does not run AppArmor: the guest
+# kernel does, and the host's apparmor_parser (from setup.sh) loads their profiles there.
+scripts/v2-lane/cargo-test.sh --bins --file /sbin/apparmor_parser -p skiff-conformance --test security -- apparmor

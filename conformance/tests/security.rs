@@ -1,9 +1,10 @@
 //! Security settings of the process seen from inside: LSM labels (refused when the kernel
-//! does not run that LSM), the five capability sets and the ambient rules, and user
-//! namespaces (id mappings written for a new one, joining one by path).
+//! does not run that LSM; an AppArmor profile confines the process where AppArmor runs, as
+//! in the v2 lane's guest kernel), the five capability sets and the ambient rules, and
+//! user namespaces (id mappings written for a new one, joining one by path).
 #![allow(clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use skiff_conformance::{cap_mask, probe_caps, unique_id, Fixture};
@@ -125,6 +126,231 @@ fn exec_with_an_lsm_label_is_refused_without_the_lsm() {
             assert!(out.stderr.contains(field), "the error names {field}: {out}");
         }
     }
+    assert_eq!(f.rt.status(&id).as_deref(), Some("running"));
+    let _ = f.rt.kill(&id, "KILL");
+    let _ = f.rt.delete_force(&id);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+/// `apparmor_parser`: on PATH, else in /sbin or /usr/sbin.
+fn apparmor_parser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/sbin"), PathBuf::from("/usr/sbin")])
+        .map(|d| d.join("apparmor_parser"))
+        .find(|p| p.is_file())
+}
+
+/// The profiles the kernel has loaded, one `name (mode)` a line.
+fn loaded_profiles() -> String {
+    std::fs::read_to_string("/sys/kernel/security/apparmor/profiles").unwrap_or_default()
+}
+
+fn profile_loaded(name: &str) -> bool {
+    loaded_profiles()
+        .lines()
+        .any(|l| l.split(" (").next() == Some(name))
+}
+
+/// An AppArmor profile loaded into the kernel for one test; removed again on drop.
+/// It allows what a container needs and denies reading `/secret/denied` (a path as the
+/// confined process sees it, inside its root).
+struct TestProfile {
+    parser: PathBuf,
+    dir: tempfile::TempDir,
+    name: String,
+}
+
+impl TestProfile {
+    /// Loads profile `name`; panics if AppArmor runs but the parser is missing or fails.
+    fn load(name: &str) -> TestProfile {
+        let parser = apparmor_parser().expect(
+            "AppArmor is enabled but apparmor_parser is not installed (apt-get install apparmor)",
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text = format!(
+            "profile {name} flags=(attach_disconnected,mediate_deleted) {{\n  file,\n  \
+             capability,\n  mount,\n  umount,\n  pivot_root,\n  signal,\n  ptrace,\n  \
+             unix,\n  network,\n  deny /secret/denied r,\n}}\n"
+        );
+        std::fs::write(dir.path().join("profile"), text).expect("write the profile");
+        let profile = TestProfile {
+            parser,
+            dir,
+            name: name.to_owned(),
+        };
+        let out = profile.parser_run("-r");
+        assert!(out.status.success(), "apparmor_parser -r: {out:?}");
+        assert!(
+            profile_loaded(name),
+            "{name} is not loaded: {}",
+            loaded_profiles()
+        );
+        profile
+    }
+
+    /// `apparmor_parser FLAG -K profile` (-K: no cache).
+    fn parser_run(&self, flag: &str) -> std::process::Output {
+        std::process::Command::new(&self.parser)
+            .args([flag, "-K"])
+            .arg(self.dir.path().join("profile"))
+            .output()
+            .expect("run apparmor_parser")
+    }
+
+    /// Removes the profile, and checks it is gone.
+    fn remove(self) {
+        let out = self.parser_run("-R");
+        assert!(out.status.success(), "apparmor_parser -R: {out:?}");
+        assert!(!profile_loaded(&self.name), "{}", loaded_profiles());
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for TestProfile {
+    fn drop(&mut self) {
+        let _ = self.parser_run("-R");
+    }
+}
+
+/// A rootfs with `/secret/allowed` and `/secret/denied`: same owner and mode, both
+/// readable to the container's root without the profile.
+fn add_secrets(f: &Fixture) {
+    let dir = f.bundle.rootfs().join("secret");
+    std::fs::create_dir_all(&dir).expect("mkdir secret");
+    std::fs::write(dir.join("allowed"), "allowed-content\n").expect("write allowed");
+    std::fs::write(dir.join("denied"), "denied-content\n").expect("write denied");
+}
+
+/// What the confined process prints: its label, then the two files read by the probe
+/// (errors on stderr with the errno).
+const CONFINED_SCRIPT: &str = "(cat /proc/self/attr/apparmor/current 2>/dev/null || \
+     cat /proc/self/attr/current); echo; /bin/probe cat /secret/allowed; \
+     echo allowed-rc=$?; /bin/probe cat /secret/denied; echo denied-rc=$?";
+
+/// The output of [`CONFINED_SCRIPT`] run under `profile`: the label, the allowed file
+/// read and the denied one refused with EACCES.
+fn assert_confined(out: &skiff_conformance::Outcome, profile: &str) {
+    assert!(out.success(), "{out}");
+    let label = out.stdout.lines().next().unwrap_or_default();
+    assert_eq!(label, format!("{profile} (enforce)"), "the label: {out}");
+    assert!(
+        out.stdout.contains("allowed-content\nallowed-rc=0"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("denied-rc=1"),
+        "the denied file was read: {out}"
+    );
+    assert!(!out.stdout.contains("denied-content"), "{out}");
+    assert!(
+        out.stderr
+            .contains("cat /secret/denied: Permission denied (os error 13)"),
+        "EACCES: {out}"
+    );
+}
+
+/// `process.apparmorProfile` on a kernel running AppArmor: the container's process runs
+/// in the profile (its label reads `NAME (enforce)`), and the profile holds: a file it
+/// denies cannot be read (EACCES) while its neighbour, same owner and mode, can. The
+/// container then goes away without leaks, and the profile is removed. A runtime that
+/// ignored the field runs the process `unconfined` and reads both files. Skipped where
+/// AppArmor does not run (the refusal is tested above); it runs in the v2 lane, whose
+/// Debian kernel has AppArmor (docs/cgroup-v2-lane.md).
+#[test]
+fn apparmor_profile_confines_the_container() {
+    if !lsm_enabled("apparmor") {
+        eprintln!("skipped: this kernel does not run apparmor");
+        return;
+    }
+    let profile = TestProfile::load("skiff-conf-test");
+    let mut f = Fixture::new(&["/bin/sh", "-c", CONFINED_SCRIPT]).expect("fixture");
+    add_secrets(&f);
+    f.bundle.config_mut()["process"]["apparmorProfile"] = json!("skiff-conf-test");
+    let id = unique_id("apparmor");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    assert_confined(&out, "skiff-conf-test");
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+    // The host (unconfined) reads the file the container could not.
+    let host = std::fs::read_to_string(f.bundle.rootfs().join("secret/denied"));
+    assert_eq!(host.expect("read on the host"), "denied-content\n");
+    profile.remove();
+}
+
+/// `exec --apparmor PROFILE` into an unconfined container: the exec'd process runs in
+/// the profile and is held to it; the container's own process stays unconfined. A
+/// runtime that ignored `--apparmor` runs the exec unconfined.
+#[test]
+fn exec_apparmor_confines_the_process() {
+    if !lsm_enabled("apparmor") {
+        eprintln!("skipped: this kernel does not run apparmor");
+        return;
+    }
+    let profile = TestProfile::load("skiff-conf-test-exec");
+    let f = Fixture::new(&["/bin/sh", "-c", "sleep 30"]).expect("fixture");
+    add_secrets(&f);
+    let id = unique_id("apparmorexec");
+    assert!(f.rt.create(&id, &f.bundle).expect("create").success());
+    assert!(f.rt.start(&id).expect("start").success());
+    let out =
+        f.rt.exec(
+            &id,
+            &["--apparmor", "skiff-conf-test-exec"],
+            &["/bin/sh", "-c", CONFINED_SCRIPT],
+        )
+        .expect("exec");
+    assert_confined(&out, "skiff-conf-test-exec");
+    let pid = f.rt.state_json(&id).expect("state")["pid"]
+        .as_u64()
+        .expect("pid");
+    let init_label = std::fs::read_to_string(format!("/proc/{pid}/attr/current"));
+    assert_eq!(init_label.expect("label").trim(), "unconfined");
+    let _ = f.rt.kill(&id, "KILL");
+    let _ = f.rt.delete_force(&id);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+    profile.remove();
+}
+
+/// A profile the kernel has not loaded, in `process.apparmorProfile` and in
+/// `exec --apparmor`: each fails naming the field and the profile and saying it is not
+/// loaded; `run` leaves nothing behind and the container of the exec keeps running. A
+/// runtime that ignored the write's error would run the process unconfined (exit 0).
+#[test]
+fn unknown_apparmor_profile_is_refused() {
+    if !lsm_enabled("apparmor") {
+        eprintln!("skipped: this kernel does not run apparmor");
+        return;
+    }
+    let name = "skiff-conf-no-such-profile";
+    assert!(!profile_loaded(name));
+    let check = |out: &skiff_conformance::Outcome, runc: bool| {
+        assert!(!out.success(), "an unknown profile was accepted: {out}");
+        if !runc {
+            assert!(
+                out.stderr.contains("process.apparmorProfile") && out.stderr.contains(name),
+                "the error names the field and the profile: {out}"
+            );
+            assert!(
+                out.stderr.contains("no profile of that name loaded"),
+                "the error says why: {out}"
+            );
+        }
+    };
+    let mut f = Fixture::new(&["/bin/probe", "exit", "0"]).expect("fixture");
+    f.bundle.config_mut()["process"]["apparmorProfile"] = json!(name);
+    let id = unique_id("apparmorbad");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    check(&out, f.rt.is_runc());
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+
+    let f = Fixture::new(&["/bin/sh", "-c", "sleep 30"]).expect("fixture");
+    let id = unique_id("apparmorbadexec");
+    assert!(f.rt.create(&id, &f.bundle).expect("create").success());
+    assert!(f.rt.start(&id).expect("start").success());
+    let out =
+        f.rt.exec(&id, &["--apparmor", name], &["/bin/probe", "exit", "0"])
+            .expect("exec");
+    check(&out, f.rt.is_runc());
     assert_eq!(f.rt.status(&id).as_deref(), Some("running"));
     let _ = f.rt.kill(&id, "KILL");
     let _ = f.rt.delete_force(&id);

@@ -11,6 +11,8 @@ use std::path::Path;
 
 use oci_spec::runtime::{Process, Spec};
 
+use crate::procfs::ProcfsError;
+
 /// A security module skiff can apply labels of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lsm {
@@ -44,12 +46,18 @@ pub(crate) enum LsmError {
         lsm: &'static str,
         active: String,
     },
+    /// The kernel has no AppArmor profile of that name loaded.
+    #[error(
+        "{field} {label:?}: AppArmor has no profile of that name loaded (see \
+         /sys/kernel/security/apparmor/profiles; apparmor_parser loads one)"
+    )]
+    ProfileNotLoaded { field: &'static str, label: String },
     /// Writing the exec label failed.
     #[error("{field} {label:?}: {source}")]
     Apply {
         field: &'static str,
         label: String,
-        source: crate::procfs::ProcfsError,
+        source: ProcfsError,
     },
 }
 
@@ -57,7 +65,9 @@ impl LsmError {
     /// The spec field at fault.
     pub(crate) fn field(&self) -> &'static str {
         match self {
-            LsmError::NotEnabled { field, .. } | LsmError::Apply { field, .. } => field,
+            LsmError::NotEnabled { field, .. }
+            | LsmError::ProfileNotLoaded { field, .. }
+            | LsmError::Apply { field, .. } => field,
         }
     }
 }
@@ -138,18 +148,42 @@ pub(crate) fn check(p: &Process, spec: Option<&Spec>) -> Result<(), LsmError> {
     check_with(p, spec, enabled)
 }
 
+/// Write AppArmor's exec attr: `attr/apparmor/exec` (a directory per LSM
+/// since Linux 5.1), or the shared `attr/exec` of a kernel without it.
+fn write_apparmor_exec(text: &[u8]) -> Result<(), ProcfsError> {
+    match crate::procfs::write(Path::new("self/attr/apparmor/exec"), text) {
+        Err(ProcfsError::Resolve {
+            source: nix::Error::ENOENT,
+            ..
+        }) => crate::procfs::write(Path::new("self/attr/exec"), text),
+        r => r,
+    }
+}
+
+/// The error of writing `exec PROFILE`: AppArmor fails the write with
+/// ENOENT when it has no profile of that name.
+fn apparmor_error(profile: &str, source: ProcfsError) -> LsmError {
+    let field = "process.apparmorProfile";
+    let label = profile.to_owned();
+    match source {
+        ProcfsError::Write {
+            source: nix::Error::ENOENT,
+            ..
+        } => LsmError::ProfileNotLoaded { field, label },
+        source => LsmError::Apply {
+            field,
+            label,
+            source,
+        },
+    }
+}
+
 /// In C, just before the identity changes and execve: set the exec labels
 /// (the next execve enters them), through the runtime's own procfs.
 pub(crate) fn apply_exec_labels(p: &Process) -> Result<(), LsmError> {
     if let Some(profile) = set(p.apparmor_profile()) {
-        let text = format!("exec {profile}");
-        let r = crate::procfs::write(Path::new("self/attr/apparmor/exec"), text.as_bytes())
-            .or_else(|_| crate::procfs::write(Path::new("self/attr/exec"), text.as_bytes()));
-        r.map_err(|source| LsmError::Apply {
-            field: "process.apparmorProfile",
-            label: profile.to_owned(),
-            source,
-        })?;
+        write_apparmor_exec(format!("exec {profile}").as_bytes())
+            .map_err(|source| apparmor_error(profile, source))?;
     }
     if let Some(label) = set(p.selinux_label()) {
         crate::procfs::write(Path::new("self/attr/exec"), label.as_bytes()).map_err(|source| {
@@ -222,6 +256,30 @@ mod tests {
             None => Path::new("/sys/module/apparmor").exists(),
         };
         assert!(!aa || from_files);
+    }
+
+    #[test]
+    fn unknown_apparmor_profile_is_named() {
+        let write = |source| ProcfsError::Write {
+            path: "self/attr/apparmor/exec".into(),
+            source,
+        };
+        let e = apparmor_error("no-such", write(nix::Error::ENOENT));
+        assert!(matches!(e, LsmError::ProfileNotLoaded { .. }), "{e:?}");
+        assert_eq!(e.field(), "process.apparmorProfile");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("process.apparmorProfile \"no-such\": AppArmor has no profile"),
+            "{text}"
+        );
+        // Other failures keep the write's own error.
+        let e = apparmor_error("p", write(nix::Error::EACCES));
+        assert!(matches!(e, LsmError::Apply { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("write /proc/self/attr/apparmor/exec"),
+            "{e}"
+        );
     }
 
     #[test]
