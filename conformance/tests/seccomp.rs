@@ -551,6 +551,40 @@ fn check_conn(conn: &Conn, id: &str, must_close: bool) {
     }
 }
 
+/// What a container served by the agent left: the agent's connections, the container's
+/// pid (from `state` once created) and the probe's report (its stdout).
+struct Served {
+    conns: Vec<Conn>,
+    pid: u64,
+    report: Value,
+}
+
+/// Create and start container `id` of `f`, wait until it stops, and end the agent.
+fn serve_container(f: &Fixture, id: &str, agent: Agent) -> Served {
+    let out = f.rt.create(id, &f.bundle).expect("create");
+    assert!(out.success(), "{out}");
+    let pid = f.rt.state_json(id).expect("state")["pid"]
+        .as_u64()
+        .expect("pid in state");
+    let out = f.rt.start(id).expect("start");
+    assert!(out.success(), "{out}");
+    let stopped = f.rt.wait_status(id, "stopped", AGENT_PATIENCE);
+    let conns = agent.finish();
+    stopped.expect("the container ends");
+    let (stdout, stderr) = f.rt.output(id);
+    let conns = conns.unwrap_or_else(|e| panic!("agent: {e}\nstdout: {stdout}\nstderr: {stderr}"));
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("probe report ({e}): {stdout}\nstderr: {stderr}"));
+    Served { conns, pid, report }
+}
+
+/// Delete container `id` and check it left nothing behind.
+fn delete_leaving_nothing(f: &Fixture, id: &str) {
+    let out = f.rt.delete(id).expect("delete");
+    assert!(out.success(), "{out}");
+    assert_eq!(f.leaks(id), Vec::<String>::new());
+}
+
 /// The probe's `mkdir` report for `path`: (ok, errno, exists).
 fn mkdir_result(report: &Value, path: &str) -> (bool, Option<i64>, bool) {
     let entry = report
@@ -579,19 +613,7 @@ fn notify_agent_answers_the_containers_mkdir() {
     f.bundle.config_mut()["linux"]["seccomp"] = notify_profile(&agent.path());
     f.bundle.config_mut()["annotations"] = json!({ "skiff.test/agent": "notify" });
     let id = unique_id("notify-agent");
-
-    let out = f.rt.create(&id, &f.bundle).expect("create");
-    assert!(out.success(), "{out}");
-    let pid = f.rt.state_json(&id).expect("state")["pid"]
-        .as_u64()
-        .expect("pid in state");
-    let out = f.rt.start(&id).expect("start");
-    assert!(out.success(), "{out}");
-    let stopped = f.rt.wait_status(&id, "stopped", AGENT_PATIENCE);
-    let conns = agent.finish();
-    stopped.expect("the container ends");
-    let (stdout, stderr) = f.rt.output(&id);
-    let conns = conns.unwrap_or_else(|e| panic!("agent: {e}\nstdout: {stdout}\nstderr: {stderr}"));
+    let Served { conns, pid, report } = serve_container(&f, &id, agent);
 
     assert_eq!(conns.len(), 1, "{conns:?}");
     let conn = &conns[0];
@@ -614,8 +636,6 @@ fn notify_agent_answers_the_containers_mkdir() {
     assert_eq!(paths, ["/refused", "/faked"], "{conn:?}");
 
     // What the container saw is what the agent answered.
-    let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("probe report ({e}): {stdout}\nstderr: {stderr}"));
     assert_eq!(
         mkdir_result(&report, "/refused"),
         (false, Some(i64::from(libc::EXDEV)), false),
@@ -628,10 +648,7 @@ fn notify_agent_answers_the_containers_mkdir() {
     );
     assert!(!f.bundle.rootfs().join("refused").exists());
     assert!(!f.bundle.rootfs().join("faked").exists());
-
-    let out = f.rt.delete(&id).expect("delete");
-    assert!(out.success(), "{out}");
-    assert_eq!(f.leaks(&id), Vec::<String>::new());
+    delete_leaving_nothing(&f, &id);
 }
 
 /// A process `exec`ed into the container gets its own filter and listener, handed to the
@@ -687,9 +704,7 @@ fn notify_agent_gets_the_exec_process_listener() {
 
     f.rt.wait_status(&id, "stopped", Duration::from_secs(10))
         .expect("stopped");
-    let out = f.rt.delete(&id).expect("delete");
-    assert!(out.success(), "{out}");
-    assert_eq!(f.leaks(&id), Vec::<String>::new());
+    delete_leaving_nothing(&f, &id);
 }
 
 /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (which the spec types skiff parses with cannot
@@ -706,26 +721,14 @@ fn notify_with_wait_killable_recv_flag() {
     profile["flags"] = json!(["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]);
     f.bundle.config_mut()["linux"]["seccomp"] = profile;
     let id = unique_id("notify-waitkill");
+    let Served { conns, report, .. } = serve_container(&f, &id, agent);
 
-    let out = f.rt.create(&id, &f.bundle).expect("create");
-    assert!(out.success(), "{out}");
-    let out = f.rt.start(&id).expect("start");
-    assert!(out.success(), "{out}");
-    let stopped = f.rt.wait_status(&id, "stopped", AGENT_PATIENCE);
-    let conns = agent.finish();
-    stopped.expect("the container ends");
-    let (stdout, stderr) = f.rt.output(&id);
-    let conns = conns.unwrap_or_else(|e| panic!("agent: {e}\nstdout: {stdout}\nstderr: {stderr}"));
     assert_eq!(conns.len(), 1, "{conns:?}");
     check_conn(&conns[0], &id, true);
-    let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("probe report ({e}): {stdout}\nstderr: {stderr}"));
     assert_eq!(
         mkdir_result(&report, "/refused"),
         (false, Some(i64::from(libc::EXDEV)), false),
         "{report}"
     );
-    let out = f.rt.delete(&id).expect("delete");
-    assert!(out.success(), "{out}");
-    assert_eq!(f.leaks(&id), Vec::<String>::new());
+    delete_leaving_nothing(&f, &id);
 }

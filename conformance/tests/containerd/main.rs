@@ -62,9 +62,52 @@ fn shim_prints_version_and_info() {
     assert!(bytes.contains("ociVersionMin"), "{bytes}");
 }
 
-#[test]
-fn run_returns_exit_status_and_output() {
-    check_run_returns_exit_status_and_output(&Containerd::start());
+/// Each check runs twice: through skiff's shim (the first name), and through containerd's
+/// stock shim, containerd-shim-runc-v2, with the runtime binary under test as its runc
+/// (`ctr run --runc-binary`; the second name). With `RUNTIME=/usr/sbin/runc` the second
+/// runs against runc itself, which checks the checks.
+macro_rules! on_both_shims {
+    ($($skiff:ident, $runc:ident => $check:ident;)*) => {$(
+        #[test]
+        fn $skiff() {
+            $check(&Containerd::start());
+        }
+
+        #[test]
+        fn $runc() {
+            $check(&Containerd::start_runc_shim());
+        }
+    )*};
+}
+
+on_both_shims! {
+    run_returns_exit_status_and_output,
+    runc_shim_run_returns_exit_status_and_output
+        => check_run_returns_exit_status_and_output;
+    exec_kill_pause_resume_ps_metrics,
+    runc_shim_exec_kill_pause_resume_ps_metrics
+        => check_exec_kill_pause_resume_ps_metrics;
+    kill_all_stops_every_process,
+    runc_shim_kill_all_stops_every_process
+        => check_kill_all_stops_every_process;
+    // `ctr run -t` and `ctr task exec -t`: the shim passes `--console-socket`
+    // to create and exec and receives the pty master.
+    terminal_run_and_exec,
+    runc_shim_terminal_run_and_exec
+        => check_terminal_run_and_exec;
+    each_task_event_is_published_once,
+    runc_shim_each_task_event_is_published_once
+        => check_each_task_event_is_published_once;
+    // The runc shim watches the container's memory cgroup itself.
+    an_oom_kill_is_published,
+    runc_shim_an_oom_kill_is_published
+        => check_an_oom_kill_is_published;
+    // `ctr task exec` of a missing binary: the shim's `exec --process FILE
+    // --detach --pid-file FILE` fails with the runtime's message, and the
+    // container goes on.
+    a_failing_exec_is_reported_and_the_container_goes_on,
+    runc_shim_failing_exec_is_reported_and_the_container_goes_on
+        => check_a_failing_exec_is_reported_and_the_container_goes_on;
 }
 
 #[test]
@@ -90,26 +133,6 @@ fn stdin_reaches_the_container_and_closes() {
     assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
     assert_eq!(out.stdout, "line one\nline two\ndone\n", "{out}");
     assert_clean(&cd);
-}
-
-#[test]
-fn exec_kill_pause_resume_ps_metrics() {
-    check_exec_kill_pause_resume_ps_metrics(&Containerd::start());
-}
-
-#[test]
-fn kill_all_stops_every_process() {
-    check_kill_all_stops_every_process(&Containerd::start());
-}
-
-#[test]
-fn terminal_run_and_exec() {
-    check_terminal_run_and_exec(&Containerd::start());
-}
-
-#[test]
-fn each_task_event_is_published_once() {
-    check_each_task_event_is_published_once(&Containerd::start());
 }
 
 #[test]
@@ -336,11 +359,6 @@ fn an_exit_while_containerd_is_down_is_reported_after_restart() {
 }
 
 #[test]
-fn an_oom_kill_is_published() {
-    check_an_oom_kill_is_published(&Containerd::start());
-}
-
-#[test]
 fn log_uri_file_works_and_binary_is_refused() {
     let cd = Containerd::start();
     let log = cd.dir.path().join("container.log");
@@ -408,11 +426,6 @@ fn ten_containers_at_once_in_one_pod_shim() {
 }
 
 #[test]
-fn a_failing_exec_is_reported_and_the_container_goes_on() {
-    check_a_failing_exec_is_reported_and_the_container_goes_on(&Containerd::start());
-}
-
-#[test]
 fn kill_all_of_a_member_spares_the_pod_sharing_its_pid_namespace() {
     let cd = Containerd::start();
     let out = cd.run(&["-d"], "sbx", &["sleep", "1000"]);
@@ -465,21 +478,6 @@ fn kill_all_of_a_member_spares_the_pod_sharing_its_pid_namespace() {
 // containerd's stock shim, containerd-shim-runc-v2, with the runtime binary
 // under test as its runc (`ctr run --runc-binary`). With `RUNTIME=/usr/sbin/runc`
 // these tests run against runc itself, which checks the tests.
-
-#[test]
-fn runc_shim_run_returns_exit_status_and_output() {
-    check_run_returns_exit_status_and_output(&Containerd::start_runc_shim());
-}
-
-#[test]
-fn runc_shim_exec_kill_pause_resume_ps_metrics() {
-    check_exec_kill_pause_resume_ps_metrics(&Containerd::start_runc_shim());
-}
-
-#[test]
-fn runc_shim_kill_all_stops_every_process() {
-    check_kill_all_stops_every_process(&Containerd::start_runc_shim());
-}
 
 /// The error message the runtime binary under test writes to its JSON log
 /// (`--log FILE --log-format json`, as the runc shim calls it) when
@@ -541,13 +539,6 @@ fn runc_shim_failing_create_reports_the_runtime_error() {
     assert_clean(&cd);
 }
 
-/// `ctr run -t` and `ctr task exec -t`: the shim passes `--console-socket`
-/// to create and exec and receives the pty master.
-#[test]
-fn runc_shim_terminal_run_and_exec() {
-    check_terminal_run_and_exec(&Containerd::start_runc_shim());
-}
-
 /// `--no-pivot` (create's `--no-pivot`) and `--memory-limit` (the spec's
 /// memory limit, found on the container's cgroup under the namespace's).
 #[test]
@@ -575,14 +566,6 @@ fn runc_shim_no_pivot_and_memory_limit() {
     assert_clean(&cd);
 }
 
-/// `ctr task exec` of a missing binary: the shim's `exec --process FILE
-/// --detach --pid-file FILE` fails with the runtime's message, and the
-/// container goes on.
-#[test]
-fn runc_shim_failing_exec_is_reported_and_the_container_goes_on() {
-    check_a_failing_exec_is_reported_and_the_container_goes_on(&Containerd::start_runc_shim());
-}
-
 /// `ctr task kill` of a task that has exited: the shim calls the runtime's
 /// `kill`, which fails, and maps the failure to "not found" only by its text
 /// ("container not running", "no such process", ...).
@@ -604,15 +587,4 @@ fn runc_shim_kill_of_an_exited_task_is_not_found() {
     assert_eq!(out.code, Some(0), "{out}");
     cd.remove(id);
     assert_clean(&cd);
-}
-
-/// The runc shim watches the container's memory cgroup itself.
-#[test]
-fn runc_shim_an_oom_kill_is_published() {
-    check_an_oom_kill_is_published(&Containerd::start_runc_shim());
-}
-
-#[test]
-fn runc_shim_each_task_event_is_published_once() {
-    check_each_task_event_is_published_once(&Containerd::start_runc_shim());
 }
