@@ -8,8 +8,9 @@
 #   cli    no containerd: `skiff run` of the same rootfs, the whole lifecycle
 #          by the CLI, an upper bound on the work skiff's shim does in-process
 # Prints the median and p90 wall time of each, the ratios of skiff's to the
-# others, containerd's own share (skiff's shim path less the cli run: what a
-# shim that took no time at all would still cost), and each shim's RSS (VmRSS, VmHWM, smaps_rollup Pss) sampled while
+# others, containerd's own share (skiff's shim path less the cli run:
+# containerd, ctr and the start of a shim process, which a shim whose
+# container work took no time would still cost), and each shim's RSS (VmRSS, VmHWM, smaps_rollup Pss) sampled while
 # it runs a `sleep` container. Everything runs in a private mount namespace
 # with the hybrid cgroup2 mount (/sys/fs/cgroup/unified) unmounted there only
 # (crun refuses the hybrid host otherwise); the host's mounts are untouched.
@@ -179,6 +180,7 @@ $(stat_ cli)
 EOT
 awk -v m="$lm" -v p="$lp" -v s="$sm" -v r="$rm_" 'BEGIN {
     printf "%-6s %10.2f %10.2f   (skiff run, no containerd)\n", "cli", m, p
-    printf "containerd share: %.2f ms (skiff shim - cli); a shim taking no time would be at %.2fx runc\n", s - m, (s - m) / r }'
+    printf "containerd share: %.2f ms (skiff shim - cli: containerd, ctr and starting a shim process);\n", s - m
+    printf "  a shim whose container work took no time would still be at %.2fx runc\n", (s - m) / r }'
 echo "shim RSS while running a sleep container:"
 for v in $variants; do rss "$v"; done
