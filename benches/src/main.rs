@@ -202,15 +202,7 @@ fn real_main(args: &Args) -> Result<ExitCode> {
             }
         }
     }
-    if args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|source| BenchError::Json {
-            what: "serialise report".into(),
-            source,
-        })?;
-        println!("{text}");
-    } else {
-        print!("{}", report.table());
-    }
+    print_report(&report, args.json, || report.table())?;
     Ok(if any_data && !was_interrupted {
         ExitCode::SUCCESS
     } else {
@@ -227,16 +219,26 @@ fn seccomp_main(args: &SeccompArgs) -> Result<ExitCode> {
             warmup: args.warmup,
         },
     )?;
-    if args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|source| BenchError::Json {
+    print_report(&report, args.json, || report.table())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print `report` as pretty JSON (`--json`), or as its `table`.
+fn print_report(
+    report: &impl serde::Serialize,
+    json: bool,
+    table: impl FnOnce() -> String,
+) -> Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(report).map_err(|source| BenchError::Json {
             what: "serialise report".into(),
             source,
         })?;
         println!("{text}");
     } else {
-        print!("{}", report.table());
+        print!("{}", table());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `--iterations`, else `SKIFF_BENCH_ITERATIONS`, else 50.

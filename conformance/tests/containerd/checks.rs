@@ -25,9 +25,7 @@ pub(crate) fn check_run_returns_exit_status_and_output(cd: &Containerd) {
 
 pub(crate) fn check_exec_kill_pause_resume_ps_metrics(cd: &Containerd) {
     let id = "long";
-    let out = cd.run(&["-d"], id, &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status(id, "RUNNING");
+    cd.run_sleeper(&[], id);
     let pid = cd.task_pid(id);
 
     let shim = cd.shim_of(id);
@@ -166,9 +164,7 @@ pub(crate) fn check_each_task_event_is_published_once(cd: &Containerd) {
     let events = EventLog::start(cd);
     // Let `ctr events` subscribe before the container exists.
     std::thread::sleep(Duration::from_millis(300));
-    let out = cd.run(&["-d"], "ev", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("ev", "RUNNING");
+    cd.run_sleeper(&[], "ev");
     let out = cd.ctr(&[
         "task",
         "exec",
@@ -252,9 +248,7 @@ pub(crate) fn check_an_oom_kill_is_published(cd: &Containerd) {
 }
 
 pub(crate) fn check_a_failing_exec_is_reported_and_the_container_goes_on(cd: &Containerd) {
-    let out = cd.run(&["-d"], "host", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("host", "RUNNING");
+    cd.run_sleeper(&[], "host");
     let out = cd.ctr(&["task", "exec", "--exec-id", "bad", "host", "/no/such/tool"]);
     assert_ne!(out.code, Some(0), "{out}");
     assert!(out.stderr.contains("/no/such/tool"), "{out}");

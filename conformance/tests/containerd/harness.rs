@@ -321,6 +321,15 @@ impl Containerd {
     }
 
     /// The status column of `ctr task ls` for `id`.
+    /// `ctr run -d` of `sleep 1000` as `id` (`opts` besides), waited for until it runs.
+    pub(crate) fn run_sleeper(&self, opts: &[&str], id: &str) {
+        let mut all = vec!["-d"];
+        all.extend_from_slice(opts);
+        let out = self.run(&all, id, &["sleep", "1000"]);
+        assert_eq!(out.code, Some(0), "{out}\n{}", self.log());
+        self.wait_status(id, "RUNNING");
+    }
+
     pub(crate) fn task_status(&self, id: &str) -> Option<String> {
         let out = self.ctr(&["task", "ls"]);
         out.stdout.lines().find_map(|l| {

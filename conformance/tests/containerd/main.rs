@@ -164,9 +164,7 @@ fn twenty_containers_at_once() {
 #[test]
 fn containerd_restart_keeps_a_running_container() {
     let mut cd = Containerd::start();
-    let out = cd.run(&["-d"], "survivor", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("survivor", "RUNNING");
+    cd.run_sleeper(&[], "survivor");
     let pid = cd.task_pid("survivor");
     let shim = cd.shim_of("survivor");
     cd.stop_daemon();
@@ -201,9 +199,7 @@ fn containerd_restart_keeps_a_running_container() {
 #[test]
 fn killed_shim_is_seen_as_an_exit() {
     let cd = Containerd::start();
-    let out = cd.run(&["-d"], "orphan", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("orphan", "RUNNING");
+    cd.run_sleeper(&[], "orphan");
     let pid = cd.task_pid("orphan");
     let shim = cd.shim_of("orphan");
     let events = EventLog::start(&cd);
@@ -269,9 +265,7 @@ fn a_pod_shares_one_shim() {
     let pod = "--annotation=io.kubernetes.cri.sandbox-id=pod1";
     cd.note("pod1");
     for id in ["pod-a", "pod-b"] {
-        let out = cd.run(&["-d", pod], id, &["sleep", "1000"]);
-        assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-        cd.wait_status(id, "RUNNING");
+        cd.run_sleeper(&[pod], id);
     }
     let shims = cd.shims();
     assert_eq!(shims.len(), 1, "one shim for the pod: {shims:?}");
@@ -334,9 +328,7 @@ fn a_failing_create_is_reported_and_leaves_nothing() {
 #[test]
 fn an_exit_while_containerd_is_down_is_reported_after_restart() {
     let mut cd = Containerd::start();
-    let out = cd.run(&["-d"], "lonely", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("lonely", "RUNNING");
+    cd.run_sleeper(&[], "lonely");
     let pid = cd.task_pid("lonely");
     cd.stop_daemon();
     nix::sys::signal::kill(
@@ -392,9 +384,7 @@ fn ten_containers_at_once_in_one_pod_shim() {
     let pod = "--annotation=io.kubernetes.cri.sandbox-id=busy-pod";
     cd.note("busy-pod");
     // The pod's sandbox keeps the shim alive, as the pause container does.
-    let out = cd.run(&["-d", pod], "sandbox", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("sandbox", "RUNNING");
+    cd.run_sleeper(&[pod], "sandbox");
     let outs: Vec<(usize, ToolOutput)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..10)
             .map(|i| {
@@ -428,14 +418,10 @@ fn ten_containers_at_once_in_one_pod_shim() {
 #[test]
 fn kill_all_of_a_member_spares_the_pod_sharing_its_pid_namespace() {
     let cd = Containerd::start();
-    let out = cd.run(&["-d"], "sbx", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("sbx", "RUNNING");
+    cd.run_sleeper(&[], "sbx");
     let sbx = cd.task_pid("sbx");
     let ns = format!("pid:/proc/{sbx}/ns/pid");
-    let out = cd.run(&["-d", "--with-ns", &ns], "member", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("member", "RUNNING");
+    cd.run_sleeper(&["--with-ns", &ns], "member");
     // --all means the member's processes (its cgroup), as with runc, not
     // everything in the pid namespace it joined. (One process: orphans of a
     // member would be adopted by the sandbox's `sleep`, which never reaps
@@ -446,9 +432,7 @@ fn kill_all_of_a_member_spares_the_pod_sharing_its_pid_namespace() {
     assert_eq!(cd.task_status("sbx").as_deref(), Some("RUNNING"));
     // A member whose shim dies is cleaned up by `shim delete`: that too
     // spares the sandbox.
-    let out = cd.run(&["-d", "--with-ns", &ns], "member2", &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status("member2", "RUNNING");
+    cd.run_sleeper(&["--with-ns", &ns], "member2");
     let shim = cd.shim_of("member2");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(shim),

@@ -58,9 +58,7 @@ fn update(client: &TaskClient, id: &str, json: &str) -> Result<(), String> {
 fn update_over_ttrpc_changes_the_cgroup_limits() {
     let cd = Containerd::start();
     let id = "upd";
-    let out = cd.run(&["-d"], id, &["sleep", "1000"]);
-    assert_eq!(out.code, Some(0), "{out}\n{}", cd.log());
-    cd.wait_status(id, "RUNNING");
+    cd.run_sleeper(&[], id);
     let pid = cd.task_pid(id);
     let pids_dir = cgroup_of(pid, "pids");
     let memory_dir = cgroup_of(pid, "memory");
