@@ -27,11 +27,12 @@ pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
         path: bundle.clone(),
         source,
     })?;
-    let spec = match b.spec.clone() {
-        Some(spec) => spec,
+    let (spec, extras) = match b.spec.clone() {
+        Some(spec) => (spec, spec::Extras::default()),
         None => spec::load(&bundle)?,
     };
     let rootfs = spec::validate(&spec, &bundle)?;
+    spec::validate_extras(&extras)?;
     crate::rootless::check_spec(&spec)?;
     let terminal = spec
         .process()
@@ -54,7 +55,7 @@ pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
         .into());
     }
     let dir = record::make_dir(&b.root, &b.id)?;
-    let result = create_in(&b, &dir, bundle, rootfs, spec);
+    let result = create_in(&b, &dir, bundle, rootfs, spec, extras);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -67,6 +68,7 @@ fn create_in(
     bundle: PathBuf,
     rootfs: PathBuf,
     spec: Spec,
+    extras: spec::Extras,
 ) -> Result<Container, Error> {
     let _lock = record::lock(dir, &b.id)?;
     let fifo = dir.join(record::FIFO);
@@ -99,6 +101,7 @@ fn create_in(
         kind: LaunchKind::Create,
         id: b.id.clone(),
         spec: spec.clone(),
+        extras,
         process,
         rootfs: rootfs.clone(),
         bundle: bundle.clone(),
@@ -148,6 +151,7 @@ fn create_in(
         owner: owner(),
         annotations,
         spec,
+        extras,
         cgroups: cgroup_paths,
     };
     let written = record::write(dir, &record).and_then(|()| match &b.pid_file {
