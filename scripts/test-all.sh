@@ -12,7 +12,9 @@ cargo test --workspace
 # kernel booted under qemu, never installed on the host (docs/cgroup-v2-lane.md).
 scripts/v2-lane/run.sh scripts/v2-lane/check-v2.sh
 scripts/v2-lane/cargo-test.sh -p skiff-core --lib -- cgroups
-scripts/v2-lane/cargo-test.sh --bins --timeout 900 -p skiff-conformance --test cgroups
+# One test at a time: one run in six with two at once (at oci-spec 0.9, since reverted) went
+# silent past 11 minutes, cause not found yet; one at a time takes the same ~75 s.
+scripts/v2-lane/cargo-test.sh --bins --timeout 900 -p skiff-conformance --test cgroups -- --test-threads 1
 # The AppArmor tests, skipped above when the host's kernel does not run AppArmor: the guest
 # kernel does, and the host's apparmor_parser (from setup.sh) loads their profiles there.
 scripts/v2-lane/cargo-test.sh --bins --file /sbin/apparmor_parser -p skiff-conformance --test security -- apparmor
