@@ -707,9 +707,9 @@ fn notify_agent_gets_the_exec_process_listener() {
     delete_leaving_nothing(&f, &id);
 }
 
-/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (which the spec types skiff parses with cannot
-/// name) reaches the kernel with the listener: the filter loads, the agent gets the
-/// listener and its answer reaches the container. (runc 1.1 does not know the flag.)
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` reaches the kernel with the listener: the
+/// filter loads, the agent gets the listener and its answer reaches the container.
+/// (runc 1.1 does not know the flag.)
 #[test]
 fn notify_with_wait_killable_recv_flag() {
     let mut f = Fixture::new(&["/bin/probe", "mkdir", "/refused"]).expect("fixture");

@@ -7,9 +7,8 @@ use std::path::Path;
 /// `config.json` bytes → parsed spec → validated against `bundle` (which
 /// holds a `rootfs/` directory). The error text, or the rootfs path.
 pub fn validate_config(bytes: &[u8], bundle: &Path) -> Result<String, String> {
-    let (spec, extras) =
+    let spec =
         crate::spec::parse(bytes).map_err(|(field, message)| format!("{field}: {message}"))?;
-    crate::spec::validate_extras(&extras).map_err(|e| e.to_string())?;
     crate::spec::validate(&spec, bundle)
         .map(|rootfs| rootfs.display().to_string())
         .map_err(|e| e.to_string())

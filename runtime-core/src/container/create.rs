@@ -27,12 +27,11 @@ pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
         path: bundle.clone(),
         source,
     })?;
-    let (spec, extras) = match b.spec.clone() {
-        Some(spec) => (spec, spec::Extras::default()),
+    let spec = match b.spec.clone() {
+        Some(spec) => spec,
         None => spec::load(&bundle)?,
     };
     let rootfs = spec::validate(&spec, &bundle)?;
-    spec::validate_extras(&extras)?;
     crate::rootless::check_spec(&spec)?;
     let terminal = spec
         .process()
@@ -55,7 +54,7 @@ pub(super) fn create(b: ContainerBuilder) -> Result<Container, Error> {
         .into());
     }
     let dir = record::make_dir(&b.root, &b.id)?;
-    let result = create_in(&b, &dir, bundle, rootfs, spec, extras);
+    let result = create_in(&b, &dir, bundle, rootfs, spec);
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -68,7 +67,6 @@ fn create_in(
     bundle: PathBuf,
     rootfs: PathBuf,
     spec: Spec,
-    extras: spec::Extras,
 ) -> Result<Container, Error> {
     let _lock = record::lock(dir, &b.id)?;
     let fifo = dir.join(record::FIFO);
@@ -101,7 +99,6 @@ fn create_in(
         kind: LaunchKind::Create,
         id: b.id.clone(),
         spec: spec.clone(),
-        extras,
         process,
         rootfs: rootfs.clone(),
         bundle: bundle.clone(),
@@ -151,7 +148,6 @@ fn create_in(
         owner: owner(),
         annotations,
         spec,
-        extras,
         cgroups: cgroup_paths,
     };
     let written = record::write(dir, &record).and_then(|()| match &b.pid_file {

@@ -96,7 +96,6 @@ impl Container {
             },
             id: self.id().to_owned(),
             spec: self.record.spec.clone(),
-            extras: self.record.extras,
             process: opts.process,
             rootfs: self.record.rootfs.clone(),
             bundle: self.record.bundle.clone(),

@@ -30,9 +30,6 @@ pub(crate) struct Record {
     pub(crate) annotations: HashMap<String, String>,
     /// The spec the container was created from (hooks and exec need it).
     pub(crate) spec: Spec,
-    /// What its config.json said beyond the spec types (exec needs it).
-    #[serde(default)]
-    pub(crate) extras: crate::spec::Extras,
     /// Its cgroups (empty in records written before they were recorded).
     #[serde(default)]
     pub(crate) cgroups: CgroupPaths,

@@ -26,9 +26,6 @@ pub(crate) struct LaunchPlan {
     pub(crate) id: String,
     /// The validated spec (for exec: the container's spec).
     pub(crate) spec: Spec,
-    /// What config.json said beyond the spec types.
-    #[serde(default)]
-    pub(crate) extras: crate::spec::Extras,
     /// The process to run (for create: `spec.process`).
     pub(crate) process: Process,
     /// Absolute path of the rootfs on the host.

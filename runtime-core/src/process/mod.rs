@@ -217,10 +217,7 @@ fn compile_seccomp(plan: &LaunchPlan) -> Result<Option<crate::seccomp::Program>,
     else {
         return Ok(None);
     };
-    let mut program = crate::seccomp::compile(profile, oci_spec::runtime::Arch::ScmpArchNative)
-        .map_err(ProcessError::Seccomp)?;
-    if plan.extras.seccomp_wait_killable_recv {
-        program.set_wait_killable_recv();
-    }
-    Ok(Some(program))
+    crate::seccomp::compile(profile, oci_spec::runtime::Arch::ScmpArchNative)
+        .map(Some)
+        .map_err(ProcessError::Seccomp)
 }

@@ -86,16 +86,6 @@ impl Program {
     pub(crate) fn has_listener(&self) -> bool {
         self.flags & flag::NEW_LISTENER != 0
     }
-
-    /// Add `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19), which the
-    /// OCI types skiff parses with cannot carry (see `spec::Extras`). The
-    /// kernel takes it only with a listener: without NOTIFY rules it is
-    /// left out, as libseccomp does.
-    pub(crate) fn set_wait_killable_recv(&mut self) {
-        if self.has_listener() {
-            self.flags |= flag::WAIT_KILLABLE_RECV;
-        }
-    }
 }
 
 /// One comparison of a syscall argument.
@@ -285,15 +275,30 @@ fn has_repeated_index(conds: &[Cond]) -> bool {
         .any(|c| std::mem::replace(&mut seen[c.index as usize], true))
 }
 
-/// The `flags` of `linux.seccomp` skiff knows, and their bits.
-pub(super) const FLAGS: [(LinuxSeccompFilterFlag, u32); 3] = [
+/// The `flags` of `linux.seccomp` and their bits: every flag the spec
+/// names (features lists them from here).
+pub(super) const FLAGS: [(LinuxSeccompFilterFlag, u32); 4] = [
     (LinuxSeccompFilterFlag::SeccompFilterFlagTsync, flag::TSYNC),
     (LinuxSeccompFilterFlag::SeccompFilterFlagLog, flag::LOG),
     (
         LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
         flag::SPEC_ALLOW,
     ),
+    (
+        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv,
+        flag::WAIT_KILLABLE_RECV,
+    ),
 ];
+
+/// The flags `seccomp(2)` needs to take flag `bit` on its own:
+/// WAIT_KILLABLE_RECV comes only with a listener.
+pub(super) fn kernel_bits(bit: u32) -> u32 {
+    if bit == flag::WAIT_KILLABLE_RECV {
+        bit | flag::NEW_LISTENER
+    } else {
+        bit
+    }
+}
 
 fn flags(seccomp: &LinuxSeccomp, notify: bool) -> u32 {
     let mut f = 0;
@@ -302,6 +307,11 @@ fn flags(seccomp: &LinuxSeccomp, notify: bool) -> u32 {
             .iter()
             .find(|(known, _)| known == fl)
             .map_or(0, |(_, bit)| *bit);
+    }
+    // The kernel takes WAIT_KILLABLE_RECV only with a listener: without
+    // NOTIFY rules it has no meaning and is left out, as libseccomp does.
+    if !notify {
+        f &= !flag::WAIT_KILLABLE_RECV;
     }
     if notify {
         f |= flag::NEW_LISTENER;

@@ -34,13 +34,10 @@ pub(crate) use compile::{compile, Program};
 pub(crate) use install::send_listener;
 pub(crate) use install::{connect_agent, install, send_listener_on};
 pub(crate) use supported::{
-    actions, archs, kernel_has_wait_killable_recv, known_flags, operators, supported_flags,
+    actions, archs, known_flags, operators, supported_flags, unsupported_flag,
 };
 
 use oci_spec::runtime::Arch;
-
-/// The flag's name in `linux.seccomp.flags` (see `spec::Extras`).
-pub(crate) const WAIT_KILLABLE_RECV: &str = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV";
 
 /// Why a profile could not be compiled or installed.
 #[derive(Debug, thiserror::Error)]

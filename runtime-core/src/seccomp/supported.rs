@@ -2,13 +2,12 @@
 //! the lists come from the tables `compile` itself uses, and the filter
 //! flags from asking the running kernel.
 
-use oci_spec::runtime::{LinuxSeccompAction as Act, LinuxSeccompOperator as Op};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as Act, LinuxSeccompOperator as Op};
 use serde::Serialize;
 
 use super::arch::Abi;
-use super::compile::{flag, FLAGS};
+use super::compile::{kernel_bits, FLAGS};
 use super::install::kernel_takes_flag;
-use super::WAIT_KILLABLE_RECV;
 
 /// Every action `compile` gives a meaning to.
 const ACTIONS: [Act; 9] = [
@@ -57,29 +56,24 @@ pub(crate) fn archs() -> Vec<String> {
     Abi::ALL.into_iter().map(|abi| name(abi.oci())).collect()
 }
 
-/// `linux.seccomp.knownFlags`: the flags skiff understands (the one the
-/// spec types cannot carry comes through `spec::Extras`).
+/// `linux.seccomp.knownFlags`: the flags skiff understands.
 pub(crate) fn known_flags() -> Vec<String> {
-    let mut known: Vec<String> = FLAGS.iter().map(|(f, _)| name(f)).collect();
-    known.push(WAIT_KILLABLE_RECV.to_owned());
-    known
-}
-
-/// Whether the kernel takes `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`, which
-/// it accepts only together with a listener.
-pub(crate) fn kernel_has_wait_killable_recv() -> bool {
-    kernel_takes_flag(flag::WAIT_KILLABLE_RECV | flag::NEW_LISTENER)
+    FLAGS.iter().map(|(f, _)| name(f)).collect()
 }
 
 /// `linux.seccomp.supportedFlags`: the known flags this kernel takes.
 pub(crate) fn supported_flags() -> Vec<String> {
-    let mut supported: Vec<String> = FLAGS
+    FLAGS
         .iter()
-        .filter(|(_, bit)| kernel_takes_flag(*bit))
+        .filter(|(_, bit)| kernel_takes_flag(kernel_bits(*bit)))
         .map(|(f, _)| name(f))
-        .collect();
-    if kernel_has_wait_killable_recv() {
-        supported.push(WAIT_KILLABLE_RECV.to_owned());
-    }
-    supported
+        .collect()
+}
+
+/// The first flag of `seccomp` the running kernel does not take, by name.
+pub(crate) fn unsupported_flag(seccomp: &LinuxSeccomp) -> Option<String> {
+    seccomp.flags().iter().flatten().find_map(|fl| {
+        let (_, bit) = FLAGS.iter().find(|(known, _)| known == fl)?;
+        (!kernel_takes_flag(kernel_bits(*bit))).then(|| name(fl))
+    })
 }

@@ -36,6 +36,12 @@ pub(crate) fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError>
     if let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         crate::seccomp::compile(profile, oci_spec::runtime::Arch::ScmpArchNative)
             .map_err(|e| SpecError::invalid("linux.seccomp", e.to_string()))?;
+        if let Some(flag) = crate::seccomp::unsupported_flag(profile) {
+            return Err(SpecError::invalid(
+                "linux.seccomp.flags",
+                format!("{flag} is not supported by this kernel"),
+            ));
+        }
     }
     let namespaces: Vec<LinuxNamespace> = spec
         .linux()

@@ -137,9 +137,20 @@ fn notify_sends_listener_and_state_to_the_agent() {
         "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]
     }));
     assert!(p.has_listener());
-    let mut waiting = p.clone();
-    waiting.set_wait_killable_recv();
+    // WAIT_KILLABLE_RECV goes to the kernel with a listener, and is left out
+    // without one (the kernel takes it only with one).
+    let waiting = profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": path,
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]
+    }));
     assert_eq!(waiting.flags, p.flags | 1 << 5);
+    let plain = profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
+    }));
+    assert_eq!(plain.flags, 0);
     let state = br#"{"ociVersion":"1.0.2","fds":["seccompFd"],"pid":1}"#;
     let agent_side = std::thread::spawn(move || {
         let (conn, _) = agent.accept().expect("accept");
