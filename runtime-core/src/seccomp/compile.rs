@@ -275,20 +275,26 @@ fn has_repeated_index(conds: &[Cond]) -> bool {
         .any(|c| std::mem::replace(&mut seen[c.index as usize], true))
 }
 
-/// The `flags` of `linux.seccomp` and their bits: every flag the spec
-/// names (features lists them from here).
-pub(super) const FLAGS: [(LinuxSeccompFilterFlag, u32); 4] = [
-    (LinuxSeccompFilterFlag::SeccompFilterFlagTsync, flag::TSYNC),
-    (LinuxSeccompFilterFlag::SeccompFilterFlagLog, flag::LOG),
-    (
-        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
-        flag::SPEC_ALLOW,
-    ),
-    (
-        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv,
-        flag::WAIT_KILLABLE_RECV,
-    ),
+/// The `flags` of `linux.seccomp`: every flag the spec names (features
+/// lists them from here).
+pub(super) const FLAGS: [LinuxSeccompFilterFlag; 4] = [
+    LinuxSeccompFilterFlag::SeccompFilterFlagTsync,
+    LinuxSeccompFilterFlag::SeccompFilterFlagLog,
+    LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
+    LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv,
 ];
+
+/// The `seccomp(2)` bit of a spec flag. The match is exhaustive so that
+/// a flag a newer oci-spec adds fails to compile here instead of being
+/// silently dropped.
+pub(super) fn flag_bit(fl: LinuxSeccompFilterFlag) -> u32 {
+    match fl {
+        LinuxSeccompFilterFlag::SeccompFilterFlagTsync => flag::TSYNC,
+        LinuxSeccompFilterFlag::SeccompFilterFlagLog => flag::LOG,
+        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => flag::SPEC_ALLOW,
+        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => flag::WAIT_KILLABLE_RECV,
+    }
+}
 
 /// The flags `seccomp(2)` needs to take flag `bit` on its own:
 /// WAIT_KILLABLE_RECV comes only with a listener.
@@ -303,10 +309,7 @@ pub(super) fn kernel_bits(bit: u32) -> u32 {
 fn flags(seccomp: &LinuxSeccomp, notify: bool) -> u32 {
     let mut f = 0;
     for fl in seccomp.flags().iter().flatten() {
-        f |= FLAGS
-            .iter()
-            .find(|(known, _)| known == fl)
-            .map_or(0, |(_, bit)| *bit);
+        f |= flag_bit(*fl);
     }
     // The kernel takes WAIT_KILLABLE_RECV only with a listener: without
     // NOTIFY rules it has no meaning and is left out, as libseccomp does.

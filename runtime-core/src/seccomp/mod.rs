@@ -27,7 +27,7 @@ mod supported;
 mod tables;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub(crate) use compile::{compile, Program};
 #[cfg(test)]

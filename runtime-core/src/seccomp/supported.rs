@@ -6,7 +6,7 @@ use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction as Act, LinuxSeccompOpe
 use serde::Serialize;
 
 use super::arch::Abi;
-use super::compile::{kernel_bits, FLAGS};
+use super::compile::{flag_bit, kernel_bits, FLAGS};
 use super::install::kernel_takes_flag;
 
 /// Every action `compile` gives a meaning to.
@@ -58,22 +58,23 @@ pub(crate) fn archs() -> Vec<String> {
 
 /// `linux.seccomp.knownFlags`: the flags skiff understands.
 pub(crate) fn known_flags() -> Vec<String> {
-    FLAGS.iter().map(|(f, _)| name(f)).collect()
+    FLAGS.iter().map(name).collect()
 }
 
 /// `linux.seccomp.supportedFlags`: the known flags this kernel takes.
 pub(crate) fn supported_flags() -> Vec<String> {
     FLAGS
         .iter()
-        .filter(|(_, bit)| kernel_takes_flag(kernel_bits(*bit)))
-        .map(|(f, _)| name(f))
+        .filter(|f| kernel_takes_flag(kernel_bits(flag_bit(**f))))
+        .map(name)
         .collect()
 }
 
 /// The first flag of `seccomp` the running kernel does not take, by name.
 pub(crate) fn unsupported_flag(seccomp: &LinuxSeccomp) -> Option<String> {
-    seccomp.flags().iter().flatten().find_map(|fl| {
-        let (_, bit) = FLAGS.iter().find(|(known, _)| known == fl)?;
-        (!kernel_takes_flag(kernel_bits(*bit))).then(|| name(fl))
-    })
+    seccomp
+        .flags()
+        .iter()
+        .flatten()
+        .find_map(|fl| (!kernel_takes_flag(kernel_bits(flag_bit(*fl)))).then(|| name(fl)))
 }

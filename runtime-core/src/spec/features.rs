@@ -74,15 +74,6 @@ mod tests {
             "SCMP_ACT_LOG",
             "SCMP_ACT_NOTIFY",
         ];
-        const OPERATORS: [&str; 7] = [
-            "SCMP_CMP_NE",
-            "SCMP_CMP_LT",
-            "SCMP_CMP_LE",
-            "SCMP_CMP_EQ",
-            "SCMP_CMP_GE",
-            "SCMP_CMP_GT",
-            "SCMP_CMP_MASKED_EQ",
-        ];
         const ARCHS: [&str; 21] = [
             "SCMP_ARCH_X86",
             "SCMP_ARCH_X86_64",
@@ -141,7 +132,7 @@ mod tests {
             json!({ "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/agent.sock",
                     "syscalls": [{ "names": ["getpid"], "action": a }] })
         });
-        check("operators", &OPERATORS, &|op| {
+        check("operators", &crate::seccomp::tests::SPEC_OPERATORS, &|op| {
             json!({ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{ "names": ["getpid"],
                     "action": "SCMP_ACT_ERRNO", "args": [{ "index": 0, "value": 1, "valueTwo": 1, "op": op }] }] })
         });

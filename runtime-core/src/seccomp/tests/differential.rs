@@ -88,15 +88,7 @@ const VALUES: [u64; 8] = [
     u64::MAX,
     0x8000_0000_0000_0000,
 ];
-const OPS: [&str; 7] = [
-    "SCMP_CMP_NE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_MASKED_EQ",
-];
+const OPS: [&str; 7] = super::SPEC_OPERATORS;
 
 fn random_action(r: &mut Rng) -> Value {
     let acts = [

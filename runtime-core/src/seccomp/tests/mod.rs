@@ -6,3 +6,16 @@ mod differential;
 mod interp;
 mod kernel;
 mod profiles;
+
+/// The argument operators config-linux.md names, in the spec's order (the
+/// features test checks skiff lists exactly these; the differential test
+/// draws from them).
+pub(crate) const SPEC_OPERATORS: [&str; 7] = [
+    "SCMP_CMP_NE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_MASKED_EQ",
+];
