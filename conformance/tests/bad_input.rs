@@ -173,3 +173,26 @@ fn missing_bundle_dir() {
     assert!(out.stderr.contains("/nonexistent-skiff-bundle"), "{out}");
     assert!(!f.rt.root().join(&id).exists());
 }
+
+#[test]
+fn unknown_personality_domain() {
+    let mut f = Fixture::new(&["/bin/true"]).expect("fixture");
+    f.bundle.config_mut()["linux"]["personality"] = json!({ "domain": "LINUX64" });
+    if f.rt.is_runc() {
+        eprintln!("skipped: runc 1.1.5 ignores linux.personality");
+        return;
+    }
+    fails_naming(&f, &unique_id("badpers"), "linux.personality.domain");
+}
+
+#[test]
+fn personality_flags() {
+    let mut f = Fixture::new(&["/bin/true"]).expect("fixture");
+    f.bundle.config_mut()["linux"]["personality"] =
+        json!({ "domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"] });
+    if f.rt.is_runc() {
+        eprintln!("skipped: runc 1.1.5 ignores linux.personality");
+        return;
+    }
+    fails_naming(&f, &unique_id("perflag"), "linux.personality.flags");
+}

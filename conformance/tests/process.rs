@@ -356,3 +356,42 @@ fn sysctl_is_applied() {
     assert_eq!(r["kernel.shmmax"], "123456789");
     assert_eq!(f.leaks(&id), Vec::<String>::new());
 }
+
+#[test]
+fn personality_linux32_reaches_run_and_exec() {
+    let mut f = Fixture::new(&["/bin/busybox", "uname", "-m"]).expect("fixture");
+    if f.rt.is_runc() {
+        eprintln!("skipped: runc 1.1.5 ignores linux.personality");
+        return;
+    }
+    f.bundle.config_mut()["linux"]["personality"] = json!({ "domain": "LINUX32", "flags": [] });
+    let id = unique_id("pers32");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(out.stdout.trim(), "i686", "{out}");
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+
+    f.bundle.config_mut()["process"]["args"] = json!(["/bin/busybox", "sleep", "60"]);
+    let id = unique_id("pers32x");
+    assert!(f.rt.create(&id, &f.bundle).expect("create").success());
+    assert!(f.rt.start(&id).expect("start").success());
+    f.rt.wait_status(&id, "running", WAIT).expect("running");
+    let out =
+        f.rt.exec(&id, &[], &["/bin/busybox", "uname", "-m"])
+            .expect("exec");
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(out.stdout.trim(), "i686", "exec'd process: {out}");
+    assert!(f.rt.delete_force(&id).expect("delete --force").success());
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+#[test]
+fn personality_linux_is_the_native_machine() {
+    let mut f = Fixture::new(&["/bin/busybox", "uname", "-m"]).expect("fixture");
+    f.bundle.config_mut()["linux"]["personality"] = json!({ "domain": "LINUX" });
+    let id = unique_id("pers64");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(out.stdout.trim(), std::env::consts::ARCH, "{out}");
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}

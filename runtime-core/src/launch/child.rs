@@ -121,6 +121,7 @@ fn setup(
     if !plan.no_new_keyring {
         process::join_session_keyring(plan).map_err(at("join session keyring"))?;
     }
+    process::personality::apply(&plan.spec).map_err(at("set linux.personality"))?;
     let exec = process::prepare(plan).map_err(at("prepare process"))?;
     chan.send(&Message::Ready).map_err(at("report ready"))?;
     Ok(Ready {

@@ -10,6 +10,7 @@ mod executable;
 mod identity;
 mod keyring;
 pub(crate) mod lsm;
+pub(crate) mod personality;
 mod rlimits;
 mod security;
 

@@ -33,6 +33,8 @@ pub(crate) fn validate(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError>
     validate_process(process)?;
     crate::process::lsm::check(&oci_spec::runtime::Process::default(), Some(spec))
         .map_err(|e| SpecError::invalid(e.field(), super::validate_process::lsm_message(&e)))?;
+    crate::process::personality::check(spec)
+        .map_err(|e| SpecError::invalid("linux.personality.flags", e.to_string()))?;
     if let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         crate::seccomp::compile(profile, oci_spec::runtime::Arch::ScmpArchNative)
             .map_err(|e| SpecError::invalid("linux.seccomp", e.to_string()))?;
