@@ -4,7 +4,8 @@
 #
 # Usage: scripts/v2-lane/cargo-test.sh [LANE OPTIONS] [CARGO TEST OPTIONS] [-- TEST ARGS]
 #   LANE OPTIONS (first, any order): --file SRC[:DEST], --env K=V, --module NAME, --timeout S,
-#     --mem SIZE, --smp N, --no-strip, --keep, --append ARGS, as for run.sh; and
+#     --mem SIZE, --smp N, --no-strip, --keep, --append ARGS, --lsm LSM, --selinux-policy FILE,
+#     as for run.sh; and
 #     --bins: also build the workspace's binaries and copy them in; SKIFF_BIN is set to the
 #       skiff binary (unless --env gives it), for the conformance tests.
 #   CARGO TEST OPTIONS: -p skiff-core, --lib, --test NAME, --release, ...
@@ -18,7 +19,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 lane=() bins=0
 while [ $# -gt 0 ]; do
     case "$1" in
-    --file | --env | --module | --timeout | --mem | --smp | --append) lane+=("$1" "$2"); shift 2 ;;
+    --file | --env | --module | --timeout | --mem | --smp | --append | --lsm | --selinux-policy)
+        lane+=("$1" "$2"); shift 2 ;;
     --no-strip | --keep) lane+=("$1"); shift ;;
     --bins) bins=1; shift ;;
     *) break ;;

@@ -17,6 +17,10 @@
 #                  initramfs is much smaller and boots faster)
 #   --keep         keep the work dir (initramfs, console log) and print where it is
 #   --append ARGS  extra kernel command line
+#   --lsm selinux  boot with SELinux as the major LSM instead of AppArmor (security=selinux)
+#                  and load an SELinux policy at boot, enforcing: --selinux-policy FILE.cil
+#                  (default: conformance/fixtures/selinux/minimal.cil), compiled on the host
+#                  with secilc. --lsm apparmor is the default (Debian's kernel's own choice).
 # Environment: SKIFF_V2_LANE_CACHE (kernel cache, default /var/cache/skiff-v2-lane),
 #   SKIFF_V2_LANE_SETUP=0 to skip the apt-get install check.
 # The guest: busybox at /bin/busybox with applet links in /bin (/sbin, /usr/bin and /usr/sbin
@@ -29,6 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 t0=$(date +%s.%N)
 
 files=() envs=() modules=(overlay loop veth) timeout=600 mem=2G smp=2 strip=1 keep=0 append=""
+lsm=apparmor selinux_policy=$here/../../conformance/fixtures/selinux/minimal.cil
 cwd=$PWD
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -42,11 +47,18 @@ while [ $# -gt 0 ]; do
     --no-strip) strip=0; shift ;;
     --keep) keep=1; shift ;;
     --append) append=$2; shift 2 ;;
+    --lsm) lsm=$2; shift 2 ;;
+    --selinux-policy) selinux_policy=$2; shift 2 ;;
     --) shift; break ;;
     -*) echo "v2-lane: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
 done
+case "$lsm" in
+apparmor) ;;
+selinux) append="security=selinux $append" ;;
+*) echo "v2-lane: --lsm $lsm: apparmor or selinux" >&2; exit 2 ;;
+esac
 [ $# -ge 1 ] || { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 
 log() { echo "v2-lane: $*" >&2; }
@@ -55,7 +67,9 @@ elapsed() { awk "BEGIN { printf \"%.1f\", $1 - $2 }"; }
 # --- host tools -------------------------------------------------------------------------
 if [ "${SKIFF_V2_LANE_SETUP:-1}" != 0 ]; then
     need=()
-    for pkg in qemu-system-x86 busybox-static cpio xz-utils kmod binutils; do
+    pkgs=(qemu-system-x86 busybox-static cpio xz-utils kmod binutils)
+    [ "$lsm" = selinux ] && pkgs+=(secilc)
+    for pkg in "${pkgs[@]}"; do
         dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
     done
     if [ ${#need[@]} -gt 0 ]; then
@@ -128,6 +142,13 @@ for spec in ${files[@]+"${files[@]}"}; do
     [ -e "$src" ] || { log "--file $src: no such file"; exit 2; }
     copy_in "$src" "$dest"
 done
+
+# The SELinux policy, which guest-init2 loads (and enforces) before the command runs.
+if [ "$lsm" = selinux ]; then
+    [ -f "$selinux_policy" ] || { log "--selinux-policy $selinux_policy: no such file"; exit 2; }
+    secilc -o "$root/lane/selinux.policy" -f /dev/null "$selinux_policy" >&2 ||
+        { log "secilc $selinux_policy failed"; exit 2; }
+fi
 
 # Kernel modules and their dependencies (modules.dep), in load order.
 declare -A seen=()
