@@ -197,10 +197,20 @@ pub(crate) fn apply_exec_labels(p: &Process) -> Result<(), LsmError> {
     Ok(())
 }
 
-/// The mount data with `linux.mountLabel` added as SELinux's `context=`
-/// option (for mounts that are not binds), as runc does.
-pub(crate) fn mount_data(data: &str, label: Option<&str>) -> String {
-    match label.filter(|l| !l.is_empty()) {
+/// Whether a new mount of `fstype` takes `linux.mountLabel` as its
+/// `context=`: not proc, sysfs and mqueue, as in runc. mqueue refuses the
+/// option (EINVAL); sysfs and mqueue in the host's network or IPC namespace
+/// are the host's own superblock, which SELinux will not mount again with
+/// another context (EBUSY); proc's files keep the policy's labels. (Binds and
+/// cgroup mounts never take it.)
+fn takes_mount_label(fstype: &str) -> bool {
+    !matches!(fstype, "proc" | "sysfs" | "mqueue")
+}
+
+/// The data of a new mount of `fstype` with `linux.mountLabel` added as
+/// SELinux's `context=` option where the file system takes it, as runc does.
+pub(crate) fn mount_data(fstype: &str, data: &str, label: Option<&str>) -> String {
+    match label.filter(|l| !l.is_empty() && takes_mount_label(fstype)) {
         None => data.to_owned(),
         Some(l) if data.is_empty() => format!("context=\"{l}\""),
         Some(l) => format!("{data},context=\"{l}\""),
@@ -284,9 +294,23 @@ mod tests {
 
     #[test]
     fn mount_label_option() {
-        assert_eq!(mount_data("", None), "");
-        assert_eq!(mount_data("mode=755", Some("")), "mode=755");
-        assert_eq!(mount_data("", Some("l:s0")), "context=\"l:s0\"");
-        assert_eq!(mount_data("mode=755", Some("l")), "mode=755,context=\"l\"");
+        assert_eq!(mount_data("tmpfs", "", None), "");
+        assert_eq!(mount_data("tmpfs", "mode=755", Some("")), "mode=755");
+        assert_eq!(
+            mount_data("tmpfs", "", Some("l:s0:c1,c2")),
+            "context=\"l:s0:c1,c2\""
+        );
+        assert_eq!(
+            mount_data("devpts", "mode=620", Some("l")),
+            "mode=620,context=\"l\""
+        );
+        // Found in the v2 lane's SELinux boot: mqueue fails the mount with EINVAL.
+        for fstype in ["proc", "sysfs", "mqueue"] {
+            assert_eq!(
+                mount_data(fstype, "nosuid", Some("l")),
+                "nosuid",
+                "{fstype}"
+            );
+        }
     }
 }

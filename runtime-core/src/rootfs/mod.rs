@@ -215,13 +215,18 @@ pub(crate) fn finish(plan: &LaunchPlan) -> Result<(), RootfsError> {
     let spec = &plan.spec;
     let mut k = live::Live::for_masks(resolve::Root::open(Path::new("/"))?);
     let linux = spec.linux().as_ref();
+    let mount_label = linux.and_then(|l| l.mount_label().as_deref());
     for (i, p) in linux
         .and_then(|l| l.masked_paths().as_ref())
         .into_iter()
         .flatten()
         .enumerate()
     {
-        paths::mask(&mut k, Path::new(p)).map_err(entry("linux.maskedPaths", i, Path::new(p)))?;
+        paths::mask(&mut k, Path::new(p), mount_label).map_err(entry(
+            "linux.maskedPaths",
+            i,
+            Path::new(p),
+        ))?;
     }
     for (i, p) in linux
         .and_then(|l| l.readonly_paths().as_ref())

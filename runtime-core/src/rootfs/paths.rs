@@ -58,7 +58,8 @@ pub(crate) struct Context<'a> {
     /// Whether the container has its own cgroup namespace.
     pub(crate) cgroupns: bool,
     pub(crate) host: &'a mut HostView,
-    /// `linux.mountLabel` (SELinux `context=` of every mount but binds).
+    /// `linux.mountLabel` (SELinux `context=` of new mounts but proc, sysfs
+    /// and mqueue; binds and cgroup mounts take none).
     pub(crate) mount_label: Option<&'a str>,
 }
 
@@ -132,7 +133,7 @@ fn plan(
             create: Create::Dir,
             fstype: Some(typ.to_owned()),
             flags,
-            data: crate::process::lsm::mount_data(&opts.data, mount_label),
+            data: crate::process::lsm::mount_data(typ, &opts.data, mount_label),
         });
     }
     ops.extend(opts.propagation.iter().map(|p| Op::Propagate {
@@ -207,9 +208,14 @@ fn apply(k: &mut dyn Kernel, op: &Op) -> Result<(), RootfsError> {
     }
 }
 
-/// Hide `path`: a read-only tmpfs over a directory, the container's real
-/// /dev/null over anything else. A path that does not exist is fine.
-pub(crate) fn mask(k: &mut dyn Kernel, path: &Path) -> Result<(), RootfsError> {
+/// Hide `path`: a read-only tmpfs over a directory (with `linux.mountLabel`
+/// as its `context=`, as runc), the container's real /dev/null over anything
+/// else. A path that does not exist is fine.
+pub(crate) fn mask(
+    k: &mut dyn Kernel,
+    path: &Path,
+    mount_label: Option<&str>,
+) -> Result<(), RootfsError> {
     let dest = path.to_owned();
     let op = match k.kind(path)? {
         None => return Ok(()),
@@ -219,7 +225,7 @@ pub(crate) fn mask(k: &mut dyn Kernel, path: &Path) -> Result<(), RootfsError> {
             create: Create::Never,
             fstype: Some("tmpfs".into()),
             flags: MsFlags::MS_RDONLY,
-            data: String::new(),
+            data: crate::process::lsm::mount_data("tmpfs", "", mount_label),
         },
         Some(FileKind::Other) => Op::Mount {
             source: Source::DevNull,
@@ -357,6 +363,69 @@ mod tests {
     }
 
     #[test]
+    fn mount_label_on_new_mounts_but_proc_sysfs_mqueue_and_binds() {
+        let label = "system_u:object_r:container_file_t:s0";
+        let cases = [
+            (
+                r#"{"destination":"/dev/shm","type":"tmpfs","source":"shm","options":["mode=1777"]}"#,
+                format!("mode=1777,context=\"{label}\""),
+            ),
+            (
+                r#"{"destination":"/dev/pts","type":"devpts","source":"devpts"}"#,
+                format!("context=\"{label}\""),
+            ),
+            (
+                r#"{"destination":"/proc","type":"proc","source":"proc"}"#,
+                String::new(),
+            ),
+            (
+                r#"{"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid"]}"#,
+                String::new(),
+            ),
+            (
+                r#"{"destination":"/dev/mqueue","type":"mqueue","source":"mqueue"}"#,
+                String::new(),
+            ),
+        ];
+        for (json, want) in cases {
+            let mut k = Recorder::default();
+            let mut host = HostView::default();
+            let mut cx = Context {
+                bundle: Path::new("/bundle"),
+                cgroupns: false,
+                host: &mut host,
+                mount_label: Some(label),
+            };
+            mount_one(&mut k, &mount(json), &mut cx).expect("mount");
+            assert!(
+                matches!(&k.ops[0], Op::Mount { data, .. } if *data == want),
+                "{json}: {:?}",
+                k.ops
+            );
+        }
+        let bind = mount(r#"{"destination":"/d","type":"bind","source":"/s","options":["rbind"]}"#);
+        let mut k = Recorder::default();
+        let mut host = HostView::default();
+        let mut cx = Context {
+            bundle: Path::new("/bundle"),
+            cgroupns: false,
+            host: &mut host,
+            mount_label: Some(label),
+        };
+        mount_one(&mut k, &bind, &mut cx).expect("bind");
+        assert!(matches!(&k.ops[0], Op::Mount { data, .. } if data.is_empty()));
+        // A masked directory's tmpfs takes it too; /dev/null over a file cannot.
+        let mut k = Recorder::default();
+        k.kinds.insert("/proc/acpi".into(), FileKind::Dir);
+        k.kinds.insert("/proc/kcore".into(), FileKind::Other);
+        mask(&mut k, Path::new("/proc/acpi"), Some(label)).expect("mask dir");
+        mask(&mut k, Path::new("/proc/kcore"), Some(label)).expect("mask file");
+        let want = format!("context=\"{label}\"");
+        assert!(matches!(&k.ops[0], Op::Mount { data, .. } if *data == want));
+        assert!(matches!(&k.ops[1], Op::Mount { data, .. } if data.is_empty()));
+    }
+
+    #[test]
     fn idmap_error_names_option() {
         let m = mount(r#"{"destination":"/d","type":"bind","source":"/s","options":["idmap"]}"#);
         let e = run(
@@ -407,7 +476,7 @@ mod tests {
             MsFlags::MS_NOSUID | MsFlags::MS_RELATIME,
         );
         for p in ["/proc/acpi", "/proc/kcore", "/proc/absent"] {
-            mask(&mut k, Path::new(p)).expect("mask");
+            mask(&mut k, Path::new(p), None).expect("mask");
         }
         make_readonly(&mut k, Path::new("/proc/sys")).expect("ro");
         make_readonly(&mut k, Path::new("/proc/absent")).expect("ro absent");
