@@ -1,6 +1,7 @@
 //! Security settings of the process seen from inside: LSM labels (refused when the kernel
 //! does not run that LSM; an AppArmor profile confines the process where AppArmor runs, as
-//! in the v2 lane's guest kernel), the five capability sets and the ambient rules, and
+//! in the v2 lane's guest kernel, and SELinux labels are applied where SELinux runs, as in
+//! the lane's SELinux boot), the five capability sets and the ambient rules, and
 //! user namespaces (id mappings written for a new one, joining one by path).
 #![allow(clippy::expect_used, clippy::panic)]
 
@@ -350,6 +351,248 @@ fn unknown_apparmor_profile_is_refused() {
     let out =
         f.rt.exec(&id, &["--apparmor", name], &["/bin/probe", "exit", "0"])
             .expect("exec");
+    check(&out, f.rt.is_runc());
+    assert_eq!(f.rt.status(&id).as_deref(), Some("running"));
+    let _ = f.rt.kill(&id, "KILL");
+    let _ = f.rt.delete_force(&id);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+/// The labels the SELinux tests ask for. The v2 lane's SELinux boot loads a policy that
+/// defines them (conformance/fixtures/selinux/minimal.cil); a distribution's container
+/// policy (container-selinux) has the same types.
+const CONTAINER_LABEL: &str = "system_u:system_r:container_t:s0";
+const FILE_LABEL: &str = "system_u:object_r:container_file_t:s0";
+
+/// Whether the SELinux tests can run: the kernel runs SELinux, with a policy loaded (else
+/// every label is refused by the kernel). Prints why not when they cannot.
+fn selinux_runs() -> bool {
+    if !lsm_enabled("selinux") {
+        eprintln!("skipped: this kernel does not run selinux");
+        return false;
+    }
+    assert!(
+        Path::new("/sys/fs/selinux/enforce").exists(),
+        "the kernel runs SELinux but selinuxfs is not mounted at /sys/fs/selinux (no policy?)"
+    );
+    true
+}
+
+/// An SELinux context as the kernel reports it (procfs attr files and the
+/// `security.selinux` attribute may end with a NUL).
+fn context(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .trim_end_matches(['\0', '\n'])
+        .to_owned()
+}
+
+/// The SELinux label of `path` (its `security.selinux` extended attribute).
+fn file_label(path: &Path) -> std::io::Result<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: both names are NUL-terminated C strings that outlive the call, and the
+    // kernel writes at most buf.len() bytes into buf.
+    let n = unsafe {
+        libc::getxattr(
+            c_path.as_ptr(),
+            c"security.selinux".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| std::io::Error::last_os_error())?;
+    buf.truncate(n);
+    Ok(context(&buf))
+}
+
+/// The SELinux label of process `pid`, read from the host.
+fn process_label(pid: u64) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/attr/current")).expect("attr/current");
+    context(&raw)
+}
+
+fn container_pid(f: &Fixture, id: &str) -> u64 {
+    f.rt.state_json(id).expect("state")["pid"]
+        .as_u64()
+        .expect("pid")
+}
+
+/// `process.selinuxLabel` on a kernel running SELinux: the container's process runs in
+/// that context, as it reads it itself (/proc/self/attr/current) and as the host sees it,
+/// while the runtime's own context is another. A runtime that ignored the field runs the
+/// process in the runtime's context. Skipped where SELinux does not run (the refusal is
+/// tested above); it runs in the v2 lane's SELinux boot (docs/cgroup-v2-lane.md).
+#[test]
+fn selinux_label_is_applied() {
+    if !selinux_runs() {
+        return;
+    }
+    let own = context(&std::fs::read("/proc/self/attr/current").expect("own label"));
+    assert_ne!(own, CONTAINER_LABEL, "the test itself runs in the label");
+    let script = "cat /proc/self/attr/current; echo; sleep 30";
+    let mut f = Fixture::new(&["/bin/sh", "-c", script]).expect("fixture");
+    f.bundle.config_mut()["process"]["selinuxLabel"] = json!(CONTAINER_LABEL);
+    let id = unique_id("selinux");
+    let out = f.rt.create(&id, &f.bundle).expect("create");
+    assert!(out.success(), "{out}");
+    let pid = container_pid(&f, &id);
+    // Before start the process is still the runtime's, waiting to execve the command.
+    assert_eq!(process_label(pid), own, "before start");
+    assert!(f.rt.start(&id).expect("start").success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while process_label(pid) != CONTAINER_LABEL && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(process_label(pid), CONTAINER_LABEL, "seen from the host");
+    let _ = f.rt.kill(&id, "KILL");
+    let _ = f.rt.delete_force(&id);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+
+    // And from inside, in a foreground run.
+    let mut f = Fixture::new(&["/bin/sh", "-c", "cat /proc/self/attr/current"]).expect("fixture");
+    f.bundle.config_mut()["process"]["selinuxLabel"] = json!(CONTAINER_LABEL);
+    let id = unique_id("selinuxrun");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    assert!(out.success(), "{out}");
+    assert_eq!(context(out.stdout.as_bytes()), CONTAINER_LABEL, "{out}");
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+/// `linux.mountLabel` on a kernel running SELinux: the file systems skiff mounts for the
+/// container (tmpfs /dev and /dev/shm, devpts /dev/pts, the tmpfs over a masked
+/// directory) carry the label as their
+/// `context=`, so their root directories and a file the container creates in /dev/shm
+/// have it; the rootfs (a bind mount, which takes no `context=`) keeps its own. Read from
+/// the host through /proc/PID/root (busybox has no `ls -Z`). A runtime that ignored the
+/// field leaves the mounts with the policy's default label.
+#[test]
+fn selinux_mount_label_is_applied() {
+    if !selinux_runs() {
+        return;
+    }
+    let script = "echo x > /dev/shm/made-inside && sleep 30";
+    let mut f = Fixture::new(&["/bin/sh", "-c", script]).expect("fixture");
+    f.bundle.config_mut()["linux"]["mountLabel"] = json!(FILE_LABEL);
+    let id = unique_id("selinuxmnt");
+    let out = f.rt.create(&id, &f.bundle).expect("create");
+    assert!(out.success(), "{out}");
+    assert!(f.rt.start(&id).expect("start").success());
+    let root = PathBuf::from(format!("/proc/{}/root", container_pid(&f, &id)));
+    let made = root.join("dev/shm/made-inside");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !made.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut labelled = vec!["dev", "dev/shm", "dev/shm/made-inside", "dev/pts"];
+    // A masked directory is a tmpfs too (MASKED_PATHS has /sys/firmware).
+    if Path::new("/sys/firmware").is_dir() {
+        labelled.push("sys/firmware");
+    }
+    for path in labelled {
+        let label = file_label(&root.join(path));
+        assert_eq!(label.expect(path), FILE_LABEL, "/{path}");
+    }
+    let rootfs = file_label(&root.join("bin")).expect("/bin");
+    assert_ne!(rootfs, FILE_LABEL, "the rootfs is relabelled");
+    let _ = f.rt.kill(&id, "KILL");
+    let _ = f.rt.delete_force(&id);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+
+    // In the host's network and IPC namespaces, /sys and /dev/mqueue are the host's own
+    // superblocks, which SELinux will not mount again with another context= (EBUSY): as
+    // runc, skiff gives proc, sysfs and mqueue no context=, and the container runs.
+    let mut f = Fixture::new(&["/bin/probe", "exit", "0"]).expect("fixture");
+    let c = f.bundle.config_mut();
+    c["linux"]["mountLabel"] = json!(FILE_LABEL);
+    c["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("namespaces")
+        .retain(|n| n["type"] != "network" && n["type"] != "ipc");
+    let id = unique_id("selinuxmnthost");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    assert!(out.success(), "{out}");
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+/// `exec --process-label LABEL` into a container without a label: the exec'd process
+/// runs in LABEL, while the container's own process keeps the runtime's context. A runtime
+/// that ignored the flag runs the exec in the container's context.
+#[test]
+fn exec_selinux_process_label_is_applied() {
+    if !selinux_runs() {
+        return;
+    }
+    let own = context(&std::fs::read("/proc/self/attr/current").expect("own label"));
+    let f = Fixture::new(&["/bin/sh", "-c", "sleep 30"]).expect("fixture");
+    let id = unique_id("selinuxexec");
+    assert!(f.rt.create(&id, &f.bundle).expect("create").success());
+    assert!(f.rt.start(&id).expect("start").success());
+    let out =
+        f.rt.exec(
+            &id,
+            &["--process-label", CONTAINER_LABEL],
+            &["/bin/sh", "-c", "cat /proc/self/attr/current"],
+        )
+        .expect("exec");
+    assert!(out.success(), "{out}");
+    assert_eq!(context(out.stdout.as_bytes()), CONTAINER_LABEL, "{out}");
+    assert_eq!(
+        process_label(container_pid(&f, &id)),
+        own,
+        "the container's own"
+    );
+    let out =
+        f.rt.exec(&id, &[], &["/bin/sh", "-c", "cat /proc/self/attr/current"])
+            .expect("exec");
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        context(out.stdout.as_bytes()),
+        own,
+        "an exec without a label: {out}"
+    );
+    let _ = f.rt.kill(&id, "KILL");
+    let _ = f.rt.delete_force(&id);
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+}
+
+/// A context the loaded policy does not define, in `process.selinuxLabel` and in
+/// `exec --process-label`: each fails naming the field and the label; `run` leaves
+/// nothing behind and the container of the exec keeps running. A runtime that ignored
+/// the kernel's refusal would run the process in the runtime's context (exit 0).
+#[test]
+fn invalid_selinux_label_is_refused() {
+    if !selinux_runs() {
+        return;
+    }
+    let label = "system_u:system_r:skiff_no_such_t:s0";
+    let check = |out: &skiff_conformance::Outcome, runc: bool| {
+        assert!(!out.success(), "an invalid label was accepted: {out}");
+        if !runc {
+            assert!(
+                out.stderr.contains("process.selinuxLabel") && out.stderr.contains(label),
+                "the error names the field and the label: {out}"
+            );
+        }
+    };
+    let mut f = Fixture::new(&["/bin/probe", "exit", "0"]).expect("fixture");
+    f.bundle.config_mut()["process"]["selinuxLabel"] = json!(label);
+    let id = unique_id("selinuxbad");
+    let out = f.rt.run(&id, &f.bundle).expect("run");
+    check(&out, f.rt.is_runc());
+    assert_eq!(f.leaks(&id), Vec::<String>::new());
+
+    let f = Fixture::new(&["/bin/sh", "-c", "sleep 30"]).expect("fixture");
+    let id = unique_id("selinuxbadexec");
+    assert!(f.rt.create(&id, &f.bundle).expect("create").success());
+    assert!(f.rt.start(&id).expect("start").success());
+    let out =
+        f.rt.exec(
+            &id,
+            &["--process-label", label],
+            &["/bin/probe", "exit", "0"],
+        )
+        .expect("exec");
     check(&out, f.rt.is_runc());
     assert_eq!(f.rt.status(&id).as_deref(), Some("running"));
     let _ = f.rt.kill(&id, "KILL");
