@@ -557,7 +557,8 @@ fn exec_selinux_process_label_is_applied() {
 }
 
 /// A context the loaded policy does not define, in `process.selinuxLabel` and in
-/// `exec --process-label`: each fails naming the field and the label; `run` leaves
+/// `exec --process-label`: each fails naming the field and the label and saying the
+/// policy does not define it (the kernel fails the write with EINVAL); `run` leaves
 /// nothing behind and the container of the exec keeps running. A runtime that ignored
 /// the kernel's refusal would run the process in the runtime's context (exit 0).
 #[test]
@@ -572,6 +573,10 @@ fn invalid_selinux_label_is_refused() {
             assert!(
                 out.stderr.contains("process.selinuxLabel") && out.stderr.contains(label),
                 "the error names the field and the label: {out}"
+            );
+            assert!(
+                out.stderr.contains("not a valid SELinux context"),
+                "the error says why: {out}"
             );
         }
     };

@@ -52,6 +52,12 @@ pub(crate) enum LsmError {
          /sys/kernel/security/apparmor/profiles; apparmor_parser loads one)"
     )]
     ProfileNotLoaded { field: &'static str, label: String },
+    /// The loaded SELinux policy does not define that context.
+    #[error(
+        "{field} {label:?}: not a valid SELinux context in the loaded policy (user:role:type, \
+         and a level when the policy is MLS; see /sys/fs/selinux)"
+    )]
+    InvalidContext { field: &'static str, label: String },
     /// Writing the exec label failed.
     #[error("{field} {label:?}: {source}")]
     Apply {
@@ -67,6 +73,7 @@ impl LsmError {
         match self {
             LsmError::NotEnabled { field, .. }
             | LsmError::ProfileNotLoaded { field, .. }
+            | LsmError::InvalidContext { field, .. }
             | LsmError::Apply { field, .. } => field,
         }
     }
@@ -178,6 +185,24 @@ fn apparmor_error(profile: &str, source: ProcfsError) -> LsmError {
     }
 }
 
+/// The error of writing an SELinux exec context: SELinux fails the write
+/// with EINVAL when its policy does not define the context.
+fn selinux_error(label: &str, source: ProcfsError) -> LsmError {
+    let field = "process.selinuxLabel";
+    let label = label.to_owned();
+    match source {
+        ProcfsError::Write {
+            source: nix::Error::EINVAL,
+            ..
+        } => LsmError::InvalidContext { field, label },
+        source => LsmError::Apply {
+            field,
+            label,
+            source,
+        },
+    }
+}
+
 /// In C, just before the identity changes and execve: set the exec labels
 /// (the next execve enters them), through the runtime's own procfs.
 pub(crate) fn apply_exec_labels(p: &Process) -> Result<(), LsmError> {
@@ -186,13 +211,8 @@ pub(crate) fn apply_exec_labels(p: &Process) -> Result<(), LsmError> {
             .map_err(|source| apparmor_error(profile, source))?;
     }
     if let Some(label) = set(p.selinux_label()) {
-        crate::procfs::write(Path::new("self/attr/exec"), label.as_bytes()).map_err(|source| {
-            LsmError::Apply {
-                field: "process.selinuxLabel",
-                label: label.to_owned(),
-                source,
-            }
-        })?;
+        crate::procfs::write(Path::new("self/attr/exec"), label.as_bytes())
+            .map_err(|source| selinux_error(label, source))?;
     }
     Ok(())
 }
@@ -290,6 +310,28 @@ mod tests {
                 .contains("write /proc/self/attr/apparmor/exec"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn invalid_selinux_context_is_named() {
+        let write = |source| ProcfsError::Write {
+            path: "self/attr/exec".into(),
+            source,
+        };
+        let label = "system_u:system_r:no_such_t:s0";
+        let e = selinux_error(label, write(nix::Error::EINVAL));
+        assert!(matches!(e, LsmError::InvalidContext { .. }), "{e:?}");
+        assert_eq!(e.field(), "process.selinuxLabel");
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "process.selinuxLabel \"system_u:system_r:no_such_t:s0\": not a valid SELinux context"
+            ),
+            "{text}"
+        );
+        let e = selinux_error(label, write(nix::Error::EACCES));
+        assert!(matches!(e, LsmError::Apply { .. }), "{e:?}");
+        assert!(e.to_string().contains("write /proc/self/attr/exec"), "{e}");
     }
 
     #[test]
