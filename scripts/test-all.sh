@@ -17,7 +17,8 @@ scripts/v2-lane/cargo-test.sh -p skiff-core --lib -- cgroups
 scripts/v2-lane/cargo-test.sh --bins --timeout 900 -p skiff-conformance --test cgroups -- --test-threads 1
 # The AppArmor tests, skipped above when the host's kernel does not run AppArmor: the guest
 # kernel does, and the host's apparmor_parser (from setup.sh) loads their profiles there.
-scripts/v2-lane/cargo-test.sh --bins --file /sbin/apparmor_parser -p skiff-conformance --test security -- apparmor
+# "lsm": the refusal tests, for the fields of the LSM the guest does not run (SELinux).
+scripts/v2-lane/cargo-test.sh --bins --file /sbin/apparmor_parser -p skiff-conformance --test security -- apparmor lsm
 # The SELinux tests (and the LSM refusal tests, which skip the SELinux fields there): one
 # more boot, with SELinux instead of AppArmor and the minimal policy of
 # conformance/fixtures/selinux/minimal.cil (compiled by the host's secilc, from setup.sh).
