@@ -11,7 +11,9 @@
 # others, containerd's own share (skiff's shim path less the cli run:
 # containerd, ctr and the start of a shim process, which a shim whose
 # container work took no time would still cost), and each shim's RSS (VmRSS, VmHWM, smaps_rollup Pss) sampled while
-# it runs a `sleep` container. Everything runs in a private mount namespace
+# it runs a `sleep` container, with its anonymous memory (smaps_rollup
+# Anonymous: what each further shim adds; the rest is the binary's pages,
+# shared with every other shim of the same binary). Everything runs in a private mount namespace
 # with the hybrid cgroup2 mount (/sys/fs/cgroup/unified) unmounted there only
 # (crun refuses the hybrid host otherwise); the host's mounts are untouched.
 #   benches/shim.sh [-n ITERATIONS]       (default 30; root)
@@ -131,9 +133,10 @@ rss() {
     vmrss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$shim/status")
     vmhwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$shim/status")
     pss=$(awk '/^Pss:/ { print $2 }' "/proc/$shim/smaps_rollup")
+    anon=$(awk '/^Anonymous:/ { print $2 }' "/proc/$shim/smaps_rollup")
     threads=$(awk '/^Threads:/ { print $2 }' "/proc/$shim/status")
-    printf '%-6s %-28s VmRSS %6s kB  VmHWM %6s kB  Pss %6s kB  threads %s\n' \
-        "$1" "$(cat /proc/$shim/comm)" "$vmrss" "$vmhwm" "$pss" "$threads"
+    printf '%-6s %-28s VmRSS %6s kB  VmHWM %6s kB  Pss %6s kB  Anon %6s kB  threads %s\n' \
+        "$1" "$(cat /proc/$shim/comm)" "$vmrss" "$vmhwm" "$pss" "$anon" "$threads"
     # SKIFF_SHIM_BENCH_SMAPS=1: where the pages are (largest mappings by Rss).
     if [ "${SKIFF_SHIM_BENCH_SMAPS:-0}" = 1 ]; then
         awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6) " " $2 }

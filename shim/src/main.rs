@@ -81,6 +81,11 @@ fn main() {
         }
         return;
     }
+    // One malloc arena for every thread: glibc gives each thread that
+    // allocates its own (up to 8 per core), each a few dozen KB resident,
+    // and the shim's threads mostly sleep.
+    // SAFETY: mallopt takes two integers; called before any thread exists.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     // Before any thread exists, so that every thread has it blocked and only
     // the reaper's signalfd sees it.
     if let Err(e) = reaper::block_sigchld() {

@@ -139,9 +139,13 @@ impl containerd_shim::Shim for Service {
     }
 
     fn create_task_service(&self, publisher: RemotePublisher) -> Self::T {
+        // Events go through a client of our own (see crate::events); the
+        // crate's is closed.
+        drop(publisher);
+        let address = std::env::var("TTRPC_ADDRESS").unwrap_or_default();
         // `wait` needs the queue too; the crate gives us `&self` here, so the
         // queue is made here and found again through a OnceLock.
-        let events = match Events::start(publisher, self.namespace.clone()) {
+        let events = match Events::start(address, self.namespace.clone()) {
             Ok(e) => e,
             Err(e) => {
                 log::error!("cannot start the event publisher: {e}");

@@ -85,8 +85,8 @@ pub struct Task {
     pub init: Proc,
     /// Exec processes by exec id.
     pub execs: HashMap<String, Proc>,
-    /// Fires when the OOM watch has ended (after the cgroup is removed).
-    pub oom_done: Option<std::sync::mpsc::Receiver<()>>,
+    /// The OOM watch of its memory cgroup, finished on Delete.
+    pub oom: Option<crate::oom::OomWatch>,
 }
 
 impl Task {

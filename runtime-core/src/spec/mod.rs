@@ -8,6 +8,7 @@ mod validate_process;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
+use serde::Deserialize;
 
 pub use default::default_spec;
 pub use default::default_spec_rootless;
@@ -100,18 +101,101 @@ fn refuse_idmapped_mounts(text: &[u8]) -> Result<(), (String, String)> {
 }
 
 pub(crate) fn parse(text: &[u8]) -> Result<Spec, (String, String)> {
+    // The same Deserialize as state.json's records (serde_json over a
+    // slice): one copy of the spec's decoder in each binary. Wrapping it
+    // (serde_path_to_error) to learn the failing field made a second copy,
+    // some 250 KB of code; the field is found from the error's position
+    // instead, and only when there is an error.
     let de = &mut serde_json::Deserializer::from_slice(text);
-    let spec: Spec = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        let field = if field == "." {
+    let spec = Spec::deserialize(de).map_err(|e| {
+        let at = offset_of(text, e.line(), e.column());
+        let field = path_at(text, at);
+        let field = if field.is_empty() {
             "(document)".to_owned()
         } else {
             field
         };
-        (field, e.into_inner().to_string())
+        (field, e.to_string())
     })?;
     refuse_idmapped_mounts(text)?;
     Ok(spec)
+}
+
+/// The byte offset of 1-based `line`, `column` (as serde_json counts them:
+/// the column is the bytes read on that line).
+fn offset_of(text: &[u8], line: usize, column: usize) -> usize {
+    let start = if line <= 1 {
+        0
+    } else {
+        text.iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    (start + column).min(text.len())
+}
+
+/// Where the JSON parser stood at byte `at`: the path of the value it was
+/// in (`linux.namespaces[1].type`), or "" at the top level.
+fn path_at(text: &[u8], at: usize) -> String {
+    enum Frame {
+        Object { key: Option<String>, want_key: bool },
+        Array(usize),
+    }
+    let text = &text[..at.min(text.len())];
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'{' => stack.push(Frame::Object {
+                key: None,
+                want_key: true,
+            }),
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(n)) => *n += 1,
+                Some(Frame::Object { key, want_key }) => {
+                    *key = None;
+                    *want_key = true;
+                }
+                None => {}
+            },
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                while i < text.len() && text[i] != b'"' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Frame::Object { key, want_key }) = stack.last_mut() {
+                    if *want_key {
+                        let end = i.min(text.len());
+                        *key = Some(String::from_utf8_lossy(&text[start..end]).into_owned());
+                        *want_key = false;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object { key: Some(k), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array(n) => path.push_str(&format!("[{n}]")),
+        }
+    }
+    path
 }
 
 #[cfg(test)]
@@ -125,6 +209,21 @@ mod tests {
         let (field, message) = parse(text).expect_err("bogus namespace accepted");
         assert_eq!(field, "linux.namespaces[1].type");
         assert!(message.contains("bogus"), "{message}");
+    }
+
+    #[test]
+    fn the_field_is_found_on_any_line() {
+        let text = b"{\n  \"ociVersion\": \"1.0.2\",\n  \"process\": {\"cwd\": \"/\", \"args\": [\"a\", 7]}\n}";
+        let (field, message) = parse(text).expect_err("number accepted as an arg");
+        assert_eq!(field, "process.args[1]");
+        assert!(message.contains("line 3"), "{message}");
+        let (field, _) = parse(b"{\"ociVersion\": 7}").expect_err("number accepted");
+        assert_eq!(field, "ociVersion");
+        let (field, _) = parse(b"7").expect_err("number accepted");
+        assert_eq!(field, "(document)");
+        let (field, _) =
+            parse(br#"{"annotations":{"a\"b":"x"},"ociVersion":1}"#).expect_err("accepted");
+        assert_eq!(field, "ociVersion");
     }
 
     #[test]

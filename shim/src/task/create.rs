@@ -70,7 +70,7 @@ impl TaskService {
                 return Err(e);
             }
         };
-        let oom_done = crate::oom::watch(req.id.clone(), pid, self.tasks.events().clone());
+        let oom = crate::oom::watch(req.id.clone(), pid, self.tasks.events().clone());
         let mut map = self.tasks.lock();
         map.insert(
             req.id.clone(),
@@ -80,7 +80,7 @@ impl TaskService {
                 mounted_rootfs: mounted,
                 init: Proc::new(pid, paths.clone(), io),
                 execs: HashMap::new(),
-                oom_done,
+                oom,
             },
         );
         self.tasks.events().send(

@@ -65,10 +65,10 @@ impl TaskService {
         }
         let mut task = map.remove(&req.id).ok_or_else(|| not_found(&req.id, ""))?;
         drop(map);
-        // The cgroup is gone: let the OOM watch report a late OOM before
-        // TaskDelete (it ends at once now).
-        if let Some(done) = task.oom_done.take() {
-            let _ = done.recv_timeout(std::time::Duration::from_secs(2));
+        // The processes are gone: let the OOM watch report a late OOM
+        // before TaskDelete, and end it.
+        if let Some(watch) = task.oom.take() {
+            watch.finish(std::time::Duration::from_secs(2));
         }
         if task.mounted_rootfs {
             crate::rootfs::unmount_all(&task.bundle);

@@ -97,10 +97,22 @@ impl TaskService {
     }
 }
 
-fn any_of(m: Box<dyn containerd_shim::protos::protobuf::MessageDyn>) -> Res<Any> {
-    containerd_shim::util::convert_to_any(m).map_err(|e| ShimError::Invalid {
+/// The protobuf names of the messages the shim sends in an `Any`.
+const PROCESS_DETAILS_TYPE: &str = "containerd.runc.v1.ProcessDetails";
+const METRICS_TYPE: &str = "io.containerd.cgroups.v1.Metrics";
+
+/// `m` in an `Any` under its protobuf type name `type_url` (written out: the
+/// crate's `convert_to_any` reads it through protobuf reflection, whose
+/// first use builds some 500 KB of descriptors the shim then keeps).
+fn any_of(type_url: &str, m: &impl containerd_shim::protos::protobuf::Message) -> Res<Any> {
+    let value = m.write_to_bytes().map_err(|e| ShimError::Invalid {
         field: "response",
         message: e.to_string(),
+    })?;
+    Ok(Any {
+        type_url: type_url.to_owned(),
+        value,
+        ..Default::default()
     })
 }
 
@@ -108,6 +120,14 @@ fn any_of(m: Box<dyn containerd_shim::protos::protobuf::MessageDyn>) -> Res<Any>
 /// in its state (just the init when it has none, or has stopped).
 pub fn container_pids(c: &Container) -> Vec<i32> {
     c.processes().unwrap_or_else(|_| vec![c.pid()])
+}
+
+/// Give the heap's free pages back to the kernel after a request that
+/// allocates much and briefly (the spec, its record, the launch): the shim
+/// then sleeps through the container's life holding only what it still uses.
+fn trim_heap() {
+    // SAFETY: malloc_trim takes a size and works on malloc's own state only.
+    unsafe { libc::malloc_trim(0) };
 }
 
 macro_rules! rpc {
@@ -123,15 +143,21 @@ impl containerd_shim::Task for TaskService {
 
     fn create(&self, _: &TtrpcContext, req: CreateTaskRequest) -> TtrpcResult<CreateTaskResponse> {
         log::info!("create {} (bundle {})", req.id, req.bundle);
-        rpc!(self.do_create(req))
+        let result = self.do_create(req);
+        trim_heap();
+        rpc!(result)
     }
 
     fn start(&self, _: &TtrpcContext, req: StartRequest) -> TtrpcResult<StartResponse> {
-        rpc!(self.do_start(req))
+        let result = self.do_start(req);
+        trim_heap();
+        rpc!(result)
     }
 
     fn delete(&self, _: &TtrpcContext, req: DeleteRequest) -> TtrpcResult<DeleteResponse> {
-        rpc!(self.do_delete(req))
+        let result = self.do_delete(req);
+        trim_heap();
+        rpc!(result)
     }
 
     fn pids(&self, _: &TtrpcContext, req: PidsRequest) -> TtrpcResult<PidsResponse> {
@@ -202,5 +228,23 @@ impl containerd_shim::Task for TaskService {
             self.exit.signal();
         }
         Ok(Empty::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use containerd_shim::protos::protobuf::MessageFull;
+
+    #[test]
+    fn any_type_names_are_the_protobuf_names() {
+        assert_eq!(
+            PROCESS_DETAILS_TYPE,
+            ProcessDetails::descriptor().full_name()
+        );
+        assert_eq!(
+            METRICS_TYPE,
+            containerd_shim::protos::cgroups::metrics::Metrics::descriptor().full_name()
+        );
     }
 }

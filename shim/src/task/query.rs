@@ -83,7 +83,7 @@ impl TaskService {
                     exec_id: exec_id.clone(),
                     ..Default::default()
                 };
-                info.info = MessageField::some(any_of(Box::new(details))?);
+                info.info = MessageField::some(any_of(PROCESS_DETAILS_TYPE, &details)?);
             }
             processes.push(info);
         }
@@ -98,7 +98,7 @@ impl TaskService {
         let stats = Container::load(&root, &req.id)?.stats()?;
         let metrics = crate::metrics::to_metrics(&stats);
         Ok(StatsResponse {
-            stats: MessageField::some(any_of(Box::new(metrics))?),
+            stats: MessageField::some(any_of(METRICS_TYPE, &metrics)?),
             ..Default::default()
         })
     }
