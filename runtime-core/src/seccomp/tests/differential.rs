@@ -158,7 +158,9 @@ fn random_profile(r: &mut Rng, pool: &[&str]) -> Value {
                 // libseccomp 2.5.4's `seccomp_rule_add` can loop forever
                 // merging the inverted ops (NE, LT, LE) of several rules of
                 // one syscall (seen in a sweep: the test hung), so random
-                // profiles use EQ, GE, GT, MASKED_EQ; the inverted ops are
+                // profiles use EQ, GE, GT, MASKED_EQ (which hang it too, but
+                // rarely: 3 seeds of 300 profiles in 20, none on the seed of
+                // `random_profiles_match_libseccomp`); the inverted ops are
                 // covered by `inverted_ops_match_libseccomp`.
                 let op = *r.pick(&OPS[3..]);
                 json!({"index": r.below(6), "value": random_value(r),
