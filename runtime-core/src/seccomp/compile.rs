@@ -6,6 +6,11 @@
 //!   skipped there, a name none has is skipped everywhere;
 //! - a rule whose action equals the default action is dropped;
 //! - a rule naming the same argument twice becomes one rule per condition;
+//! - MASKED_EQ (`value` the mask, `valueTwo` the datum) compares the masked
+//!   argument with the *masked* datum, as libseccomp documents and does
+//!   (`_db_node_mask_fixup`): bits of the datum outside the mask are
+//!   ignored; a MASKED_EQ with a zero mask (on a 32-bit ABI: a zero low
+//!   word) is no condition at all, so a rule of only such is unconditional;
 //! - per syscall, an unconditional rule wins over every conditional one (the
 //!   first unconditional one when there are several); otherwise the first
 //!   conditional rule whose conditions all hold decides, the rules taken in
@@ -202,12 +207,24 @@ fn section(abi: Abi, rules: &[(&[String], Option<Rule>)], stub: bool) -> Section
     let calls = per_call
         .into_iter()
         .map(|(nr, rules)| {
+            let rules: Vec<Rule> = rules
+                .into_iter()
+                .map(|r| Rule {
+                    action: r.action,
+                    conds: r
+                        .conds
+                        .iter()
+                        .filter(|c| !tautology(abi, c))
+                        .copied()
+                        .collect(),
+                })
+                .collect();
             let decision = match rules.iter().find(|r| r.conds.is_empty()) {
                 Some(r) => Decision::Always(r.action),
                 None => {
                     // libseccomp tests the rules by their lowest argument
                     // index, highest first.
-                    let mut rules: Vec<Rule> = rules.into_iter().cloned().collect();
+                    let mut rules = rules;
                     rules.sort_by_key(|r| Reverse(r.conds.iter().map(|c| c.index).min()));
                     Decision::FirstMatch(rules)
                 }
@@ -266,6 +283,19 @@ fn conditions(args: &[LinuxSeccompArg], call: &str) -> Result<Vec<Cond>, Seccomp
             })
         })
         .collect()
+}
+
+/// A MASKED_EQ with nothing to compare on `abi`: its mask is 0 (its low
+/// word, on a 32-bit ABI). libseccomp generates no test for it
+/// (`_db_arg_cmp_need_{hi,lo}`), so a rule of only such conditions is
+/// unconditional, with the precedence of one.
+fn tautology(abi: Abi, c: &Cond) -> bool {
+    let mask = if abi.wide_args() {
+        c.value
+    } else {
+        c.value & 0xffff_ffff
+    };
+    c.op == LinuxSeccompOperator::ScmpCmpMaskedEq && mask == 0
 }
 
 fn has_repeated_index(conds: &[Cond]) -> bool {

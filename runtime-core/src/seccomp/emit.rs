@@ -214,7 +214,17 @@ fn cond(a: &mut Asm, c: &Cond, wide: bool, pass: Label, fail: Label) {
     match c.op {
         Op::ScmpCmpEq => eq(a, (lo, hi), c.value, u64::MAX, wide, pass, fail),
         Op::ScmpCmpNe => eq(a, (lo, hi), c.value, u64::MAX, wide, fail, pass),
-        Op::ScmpCmpMaskedEq => eq(a, (lo, hi), c.value_two, c.value, wide, pass, fail),
+        // The datum is masked too, as libseccomp does: bits outside the
+        // mask cannot make the comparison fail.
+        Op::ScmpCmpMaskedEq => eq(
+            a,
+            (lo, hi),
+            c.value_two & c.value,
+            c.value,
+            wide,
+            pass,
+            fail,
+        ),
         Op::ScmpCmpGt => above(a, (lo, hi), c.value, Cmp::Gt, wide, pass, fail),
         Op::ScmpCmpGe => above(a, (lo, hi), c.value, Cmp::Ge, wide, pass, fail),
         Op::ScmpCmpLe => above(a, (lo, hi), c.value, Cmp::Gt, wide, fail, pass),

@@ -99,6 +99,20 @@ pub(crate) fn resolve(token: u32, name: &str) -> Option<u32> {
     u32::try_from(nr).ok()
 }
 
+/// Whether libseccomp knows `name` on the architecture `token` only as a
+/// pseudo syscall (a negative number): a call it multiplexes, such as
+/// x86's socket calls, which it filters as `socketcall` with a condition
+/// on the call number.
+#[cfg(test)]
+pub(crate) fn is_pseudo(token: u32, name: &str) -> bool {
+    let Ok(name) = CString::new(name) else {
+        return false;
+    };
+    // SAFETY: `name` is a valid C string for the call.
+    let nr = unsafe { seccomp_syscall_resolve_name_arch(token, name.as_ptr()) };
+    nr < NR_SCMP_ERROR
+}
+
 /// The linked library's version, `major.minor.micro`.
 #[cfg(feature = "bench")]
 pub(crate) fn version() -> Option<String> {
