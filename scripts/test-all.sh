@@ -23,3 +23,9 @@ scripts/v2-lane/cargo-test.sh --bins --file /sbin/apparmor_parser -p skiff-confo
 # more boot, with SELinux instead of AppArmor and the minimal policy of
 # conformance/fixtures/selinux/minimal.cil (compiled by the host's secilc, from setup.sh).
 scripts/v2-lane/cargo-test.sh --bins --lsm selinux -p skiff-conformance --test security -- selinux lsm
+# containerd's Task Stats on cgroup v2: `ctr task metrics` through skiff's shim and through
+# containerd's runc shim (with skiff as its runc) must both be io.containerd.cgroups.v2.Metrics.
+# containerd, ctr and the runc shim need only libc, which the guest has.
+scripts/v2-lane/cargo-test.sh --bins --file /usr/bin/containerd --file /usr/bin/ctr \
+    --file /usr/bin/containerd-shim-runc-v2 -p skiff-conformance --test containerd -- \
+    --test-threads 1 exec_kill_pause_resume_ps_metrics

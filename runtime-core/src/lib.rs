@@ -51,7 +51,7 @@ mod tty;
 pub use cgroups::{CgroupError, CgroupPaths, OomWait, OomWatcher};
 /// Resource usage of a container ([`Container::stats`]), read from its
 /// cgroup files; the same fields on cgroup v1 and v2 hosts.
-pub use cgroups::{CpuStats, HugetlbStats, IoEntry, MemoryStats, PidsStats, Stats};
+pub use cgroups::{CgroupVersion, CpuStats, HugetlbStats, IoEntry, MemoryStats, PidsStats, Stats};
 pub use container::{
     block_forwarded_signals, forward_signals_until_exit, list, parse_signal, Container,
     ContainerBuilder, ExecOptions, ExecProcess, ExitStatus, State, Status,

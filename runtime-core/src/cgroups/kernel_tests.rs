@@ -317,3 +317,42 @@ fn kernel_remove_kills_a_frozen_leftover_and_removes_the_parents_made() {
     assert!(all_gone(&paths), "left behind: {paths:?}");
     let _ = child.wait();
 }
+
+/// Unlike the tests above, on any layout: the v2 lane (a pure cgroup v2
+/// guest) runs it too, where it checks what the shim answers Stats with.
+#[test]
+fn kernel_stats_report_the_hierarchy_version() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: not root");
+        return;
+    }
+    let Ok(h) = Hierarchy::detect() else {
+        eprintln!("skipped: no cgroups");
+        return;
+    };
+    let pure_v2 = h.v1_own.is_empty();
+    let child = gated_shell("true");
+    let linux = format!(
+        r#"{{"cgroupsPath": "{}", "resources": {{"pids": {{"limit": 5}}}}}}"#,
+        name("version")
+    );
+    let (driver, paths) = match place_in(&h, &linux, &child) {
+        Ok(d) => d,
+        Err(e) => panic!("place: {e}"),
+    };
+    let stats = driver.stats();
+    let (_, _) = finish(child, &driver, &paths);
+    let Ok(s) = stats else {
+        panic!("stats: {stats:?}")
+    };
+    if pure_v2 {
+        assert_eq!(s.version, CgroupVersion::V2);
+        // memory.events is kept whole for containerd's v2 metrics.
+        assert!(s.memory.events.contains_key("oom_kill"), "{s:?}");
+    } else {
+        assert_eq!(s.version, CgroupVersion::V1);
+        assert!(s.memory.events.is_empty(), "{s:?}");
+    }
+    assert_eq!(s.pids.limit, 5);
+    assert!(s.pids.current >= 1, "{s:?}");
+}

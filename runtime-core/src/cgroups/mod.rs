@@ -47,7 +47,7 @@ use oci_spec::runtime::{LinuxResources, Spec};
 pub use error::CgroupError;
 pub use manager::CgroupPaths;
 pub use oom::{OomWait, OomWatcher};
-pub use stats::{CpuStats, HugetlbStats, IoEntry, MemoryStats, PidsStats, Stats};
+pub use stats::{CgroupVersion, CpuStats, HugetlbStats, IoEntry, MemoryStats, PidsStats, Stats};
 
 use hierarchy::Hierarchy;
 use manager::{CgroupManager, Driver};

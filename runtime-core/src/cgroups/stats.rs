@@ -11,6 +11,8 @@ use super::fs::{flat_keyed, parse_u64};
 /// Resource usage of a container's cgroup.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
+    /// The cgroup version the counters were read from.
+    pub version: CgroupVersion,
     /// CPU time and throttling.
     pub cpu: CpuStats,
     /// Memory, swap and OOM events.
@@ -21,6 +23,21 @@ pub struct Stats {
     pub io: Vec<IoEntry>,
     /// Hugepage usage per page size (`2MB`, `1GB`).
     pub hugetlb: BTreeMap<String, HugetlbStats>,
+}
+
+/// Which cgroup hierarchy a container's [`Stats`] come from: this decides
+/// their meaning where v1 and v2 differ (which `raw` memory.stat keys exist,
+/// whether `events` and `per_cpu_ns` are filled) and so which of
+/// containerd's metrics types carries them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupVersion {
+    /// cgroup v1 controllers, also on a hybrid host (where only hugetlb
+    /// may come from the unified tree).
+    #[default]
+    V1,
+    /// The unified hierarchy alone (a pure cgroup v2 host).
+    V2,
 }
 
 /// CPU time, in nanoseconds, and CFS throttling.
@@ -68,6 +85,9 @@ pub struct MemoryStats {
     pub oom_kills: u64,
     /// Every key of memory.stat.
     pub raw: BTreeMap<String, u64>,
+    /// Every key of memory.events (`low`, `high`, `max`, `oom`,
+    /// `oom_kill`, ...): v2 only, empty on v1.
+    pub events: BTreeMap<String, u64>,
 }
 
 /// Process count.

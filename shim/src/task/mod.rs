@@ -100,6 +100,7 @@ impl TaskService {
 /// The protobuf names of the messages the shim sends in an `Any`.
 const PROCESS_DETAILS_TYPE: &str = "containerd.runc.v1.ProcessDetails";
 const METRICS_TYPE: &str = "io.containerd.cgroups.v1.Metrics";
+const METRICS_V2_TYPE: &str = "io.containerd.cgroups.v2.Metrics";
 
 /// `m` in an `Any` under its protobuf type name `type_url` (written out: the
 /// crate's `convert_to_any` reads it through protobuf reflection, whose
@@ -245,6 +246,10 @@ mod tests {
         assert_eq!(
             METRICS_TYPE,
             containerd_shim::protos::cgroups::metrics::Metrics::descriptor().full_name()
+        );
+        assert_eq!(
+            METRICS_V2_TYPE,
+            containerd_shim::protos::cgroups_v2::metrics::Metrics::descriptor().full_name()
         );
     }
 }

@@ -1,6 +1,7 @@
 //! State, Wait, Pids and Stats: what containerd asks of a task.
 
 use super::*;
+use skiff_core::CgroupVersion;
 
 impl TaskService {
     pub(super) fn do_state(&self, req: StateRequest) -> Res<StateResponse> {
@@ -96,9 +97,13 @@ impl TaskService {
     pub(super) fn do_stats(&self, req: StatsRequest) -> Res<StatsResponse> {
         let root = self.root_of(&req.id)?;
         let stats = Container::load(&root, &req.id)?.stats()?;
-        let metrics = crate::metrics::to_metrics(&stats);
+        // runc's shim answers in the type of the container's hierarchy.
+        let any = match stats.version {
+            CgroupVersion::V1 => any_of(METRICS_TYPE, &crate::metrics::to_metrics(&stats))?,
+            CgroupVersion::V2 => any_of(METRICS_V2_TYPE, &crate::metrics::to_metrics_v2(&stats))?,
+        };
         Ok(StatsResponse {
-            stats: MessageField::some(any_of(METRICS_TYPE, &metrics)?),
+            stats: MessageField::some(any),
             ..Default::default()
         })
     }

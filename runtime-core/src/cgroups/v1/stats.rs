@@ -52,6 +52,7 @@ impl V1 {
                     + oom.get("oom_kill").copied().unwrap_or(0),
                 oom_kills: oom.get("oom_kill").copied().unwrap_or(0),
                 raw,
+                events: Default::default(),
             };
         }
         if let Some(dir) = self.dirs.get("pids") {

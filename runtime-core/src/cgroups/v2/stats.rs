@@ -2,15 +2,18 @@
 
 use super::V2;
 use crate::cgroups::stats::{
-    hugepage_sizes, keyed, opt_u64, parse_io_stat, CpuStats, HugetlbStats, MemoryStats, PidsStats,
-    Stats,
+    hugepage_sizes, keyed, opt_u64, parse_io_stat, CgroupVersion, CpuStats, HugetlbStats,
+    MemoryStats, PidsStats, Stats,
 };
 use crate::cgroups::CgroupError;
 
 impl V2 {
     pub(crate) fn stats(&self) -> Result<Stats, CgroupError> {
         let dir = &self.dir;
-        let mut s = Stats::default();
+        let mut s = Stats {
+            version: CgroupVersion::V2,
+            ..Stats::default()
+        };
         let cpu = keyed(dir, "cpu.stat");
         let us = |k: &str| cpu.get(k).copied().unwrap_or(0) * 1000;
         s.cpu = CpuStats {
@@ -40,6 +43,7 @@ impl V2 {
             oom_events: events.get("oom").copied().unwrap_or(0),
             oom_kills: events.get("oom_kill").copied().unwrap_or(0),
             raw,
+            events,
         };
         s.pids = PidsStats {
             current: opt_u64(dir, "pids.current").unwrap_or(0),
