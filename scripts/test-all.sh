@@ -28,4 +28,4 @@ scripts/v2-lane/cargo-test.sh --bins --lsm selinux -p skiff-conformance --test s
 # containerd, ctr and the runc shim need only libc, which the guest has.
 scripts/v2-lane/cargo-test.sh --bins --file /usr/bin/containerd --file /usr/bin/ctr \
     --file /usr/bin/containerd-shim-runc-v2 -p skiff-conformance --test containerd -- \
-    --test-threads 1 exec_kill_pause_resume_ps_metrics
+    --test-threads 1 exec_kill_pause_resume_ps_metrics an_oom_kill_is_published
