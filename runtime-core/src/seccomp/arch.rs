@@ -16,6 +16,7 @@ pub(crate) enum Abi {
     X32,
     Aarch64,
     Arm,
+    Riscv64,
 }
 
 /// `__X32_SYSCALL_BIT`.
@@ -23,7 +24,14 @@ pub(super) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 impl Abi {
     /// Every ABI skiff has a syscall table for.
-    pub(super) const ALL: [Abi; 5] = [Abi::X86_64, Abi::X86, Abi::X32, Abi::Aarch64, Abi::Arm];
+    pub(super) const ALL: [Abi; 6] = [
+        Abi::X86_64,
+        Abi::X86,
+        Abi::X32,
+        Abi::Aarch64,
+        Abi::Arm,
+        Abi::Riscv64,
+    ];
 
     /// The OCI name of this ABI.
     pub(super) fn oci(self) -> Arch {
@@ -33,6 +41,7 @@ impl Abi {
             Abi::X32 => Arch::ScmpArchX32,
             Abi::Aarch64 => Arch::ScmpArchAarch64,
             Abi::Arm => Arch::ScmpArchArm,
+            Abi::Riscv64 => Arch::ScmpArchRiscv64,
         }
     }
 
@@ -43,6 +52,7 @@ impl Abi {
             Abi::X86 => 0x4000_0003,
             Abi::Aarch64 => 0xc000_00b7,
             Abi::Arm => 0x4000_0028,
+            Abi::Riscv64 => 0xc000_00f3,
         }
     }
 
@@ -50,7 +60,7 @@ impl Abi {
     /// low 32 bits of an argument are compared, as libseccomp does (x32
     /// passes pointers and longs as 32-bit values).
     pub(super) fn wide_args(self) -> bool {
-        matches!(self, Abi::X86_64 | Abi::Aarch64)
+        matches!(self, Abi::X86_64 | Abi::Aarch64 | Abi::Riscv64)
     }
 
     /// The ABI the running binary was built for.
@@ -59,6 +69,8 @@ impl Abi {
             Abi::Aarch64
         } else if cfg!(target_arch = "arm") {
             Abi::Arm
+        } else if cfg!(target_arch = "riscv64") {
+            Abi::Riscv64
         } else if cfg!(target_arch = "x86") {
             Abi::X86
         } else if cfg!(all(target_arch = "x86_64", target_pointer_width = "32")) {

@@ -3,7 +3,9 @@
 //!
 //! [`compile`] gives a profile the meaning runc gives it (see `compile`
 //! for the rules), for the native architecture plus every listed one
-//! (x86_64, x86, x32, aarch64, arm), with full 64-bit argument comparisons.
+//! (x86_64, x86, x32, aarch64, arm, riscv64), with full 64-bit argument
+//! comparisons. The spec's other architectures (mips, ppc, s390, parisc)
+//! are refused by name: they have no table here.
 //! [`install`] loads a compiled [`Program`]; it allocates nothing, so the
 //! container process compiles first and installs last, right before
 //! `execve` (after no_new_privs). With a NOTIFY action the kernel hands back

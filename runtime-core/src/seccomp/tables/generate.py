@@ -4,8 +4,9 @@
 Sources, all Debian packages:
   linux-libc-dev   x86_64, x86 (i386) and x32 from asm/unistd_{64,32,x32}.h;
                    aarch64 from asm-generic/unistd.h as arm64 configures it;
-  seccomp          arm (EABI, including the __ARM_NR private calls) from
-                   `scmp_sys_resolver -a arm`, plus the numbers from 424 up,
+  seccomp          arm (EABI, including the __ARM_NR private calls) and
+                   riscv64 (including riscv_flush_icache) from
+                   `scmp_sys_resolver -a ARCH`, plus the numbers from 424 up,
                    which every architecture shares with asm-generic.
 
 Run from this directory: python3 generate.py
@@ -54,11 +55,11 @@ def aarch64():
     return resolve(raw)
 
 
-def arm(generic):
+def resolved(arch, generic):
     names = [m.group(1) for m in re.finditer(r"#define __SNR_(\w+)\s", open(INC + "/seccomp-syscalls.h").read())]
     table = {}
     for name in names:
-        out = subprocess.run(["scmp_sys_resolver", "-a", "arm", name], capture_output=True, text=True)
+        out = subprocess.run(["scmp_sys_resolver", "-a", arch, name], capture_output=True, text=True)
         n = int(out.stdout.split()[0])
         if n >= 0:
             table[name] = n
@@ -85,4 +86,6 @@ emit("x86", from_header(x + "unistd_32.h"), "linux-libc-dev asm/unistd_32.h")
 emit("x32", from_header(x + "unistd_x32.h"), "linux-libc-dev asm/unistd_x32.h")
 generic = aarch64()
 emit("aarch64", generic, "linux-libc-dev asm-generic/unistd.h as arm64 configures it")
-emit("arm", arm(generic), "scmp_sys_resolver -a arm and the shared numbers from 424")
+emit("arm", resolved("arm", generic), "scmp_sys_resolver -a arm and the shared numbers from 424")
+emit("riscv64", resolved("riscv64", generic),
+     "scmp_sys_resolver -a riscv64 and the shared numbers from 424")

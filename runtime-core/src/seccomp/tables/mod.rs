@@ -3,6 +3,7 @@
 
 mod aarch64;
 mod arm;
+mod riscv64;
 mod x32;
 mod x86;
 mod x86_64;
@@ -18,6 +19,7 @@ pub(super) fn resolve(abi: Abi, name: &str) -> Option<u32> {
         Abi::X32 => x32::TABLE,
         Abi::Aarch64 => aarch64::TABLE,
         Abi::Arm => arm::TABLE,
+        Abi::Riscv64 => riscv64::TABLE,
     };
     table
         .binary_search_by(|(n, _)| (*n).cmp(name))
@@ -34,6 +36,7 @@ pub(super) fn all_names() -> impl Iterator<Item = (&'static str, u32)> {
         x32::TABLE,
         aarch64::TABLE,
         arm::TABLE,
+        riscv64::TABLE,
     ]
     .into_iter()
     .flatten()
@@ -52,6 +55,7 @@ mod tests {
             x32::TABLE,
             aarch64::TABLE,
             arm::TABLE,
+            riscv64::TABLE,
         ] {
             assert!(t.windows(2).all(|w| w[0].0 < w[1].0));
         }

@@ -15,7 +15,22 @@ use crate::seccomp::arch::Abi;
 use crate::seccomp::{compile, libseccomp, tables};
 
 const ENOSYS_RET: u32 = 0x0005_0026;
-const ABIS: [Abi; 5] = [Abi::X86_64, Abi::X86, Abi::X32, Abi::Aarch64, Abi::Arm];
+const ABIS: [Abi; 6] = [
+    Abi::X86_64,
+    Abi::X86,
+    Abi::X32,
+    Abi::Aarch64,
+    Abi::Arm,
+    Abi::Riscv64,
+];
+
+/// The ABIs random profiles name and draw their syscalls from. riscv64 is
+/// left out: with it in the name pool and the architecture lists, seed
+/// 0x5eed_5eed drives libseccomp 2.5.4's `seccomp_rule_add_array` into a
+/// loop that never ends (seen in gdb; the same class of hang as the
+/// inverted operators, see `random_profile`). riscv64 has its own test,
+/// `riscv64_profiles_match_libseccomp`.
+const RANDOM_ABIS: [Abi; 5] = [Abi::X86_64, Abi::X86, Abi::X32, Abi::Aarch64, Abi::Arm];
 
 /// A small deterministic generator (xorshift64*), so failures replay.
 pub(super) struct Rng(u64);
@@ -45,7 +60,7 @@ fn name_pool() -> Vec<&'static str> {
     for name in names {
         // Calls libseccomp multiplexes (x86's socketcall and ipc) are left
         // out: skiff does not rewrite them (see the report).
-        let agree = ABIS.iter().all(|abi| {
+        let agree = RANDOM_ABIS.iter().all(|abi| {
             tables::resolve(*abi, name) == libseccomp::resolve(abi_token(*abi), name)
                 && !libseccomp::is_pseudo(abi_token(*abi), name)
         });
@@ -80,6 +95,7 @@ fn oci_arch(abi: Abi) -> &'static str {
         Abi::X32 => "SCMP_ARCH_X32",
         Abi::Aarch64 => "SCMP_ARCH_AARCH64",
         Abi::Arm => "SCMP_ARCH_ARM",
+        Abi::Riscv64 => "SCMP_ARCH_RISCV64",
     }
 }
 
@@ -168,7 +184,7 @@ fn random_profile(r: &mut Rng, pool: &[&str]) -> Value {
     if def["action"] == "SCMP_ACT_NOTIFY" {
         def = json!({"action": "SCMP_ACT_ERRNO"});
     }
-    let mut archs: Vec<&str> = ABIS
+    let mut archs: Vec<&str> = RANDOM_ABIS
         .iter()
         .filter(|_| r.below(2) == 0)
         .map(|a| oci_arch(*a))
@@ -214,9 +230,17 @@ fn inputs(p: &LinuxSeccomp, r: &mut Rng) -> Vec<Data> {
     ]
     .into();
     let mut vals: BTreeSet<u64> = VALUES.into_iter().collect();
+    // riscv64's numbers and arch only where the profile names it, so that
+    // the random profiles (without it) draw the same stream as before it.
+    let riscv64 = p
+        .architectures()
+        .iter()
+        .flatten()
+        .any(|a| *a == Arch::ScmpArchRiscv64);
+    let abis: &[Abi] = if riscv64 { &ABIS } else { &RANDOM_ABIS };
     for s in p.syscalls().iter().flatten() {
         for n in s.names() {
-            for abi in ABIS {
+            for &abi in abis {
                 if let Some(nr) = tables::resolve(abi, n) {
                     nrs.extend([nr.wrapping_sub(1), nr, nr + 1]);
                 }
@@ -236,13 +260,11 @@ fn inputs(p: &LinuxSeccomp, r: &mut Rng) -> Vec<Data> {
     }
     let vals: Vec<u64> = vals.into_iter().collect();
     let mut out = Vec::new();
-    let archs = [
-        0xc000_003e,
-        0x4000_0003,
-        0xc000_00b7,
-        0x4000_0028,
-        0x1234_5678,
-    ];
+    let mut archs = vec![0xc000_003e, 0x4000_0003, 0xc000_00b7, 0x4000_0028];
+    if riscv64 {
+        archs.push(0xc000_00f3);
+    }
+    archs.push(0x1234_5678);
     for arch in archs {
         for nr in &nrs {
             for _ in 0..12 {
@@ -716,4 +738,42 @@ fn libseccomp_tree_merge_bug_follows_the_profile() {
     };
     assert_eq!(run(&prog.filter, &d), Ok(0));
     assert_eq!(run(&lib, &d), Ok(0x0005_0001));
+}
+
+/// riscv64 (kept out of the random profiles, see [`RANDOM_ABIS`]): rules
+/// of every operator, action and argument width on calls the asm-generic
+/// table shares with aarch64 and on riscv_flush_icache, alone and beside
+/// x86_64, against libseccomp over the inputs of every ABI.
+#[test]
+fn riscv64_profiles_match_libseccomp() {
+    let wide = json!([{"index": 1, "value": 0x1_0000_0005u64, "op": "SCMP_CMP_GE"}]);
+    let masked = json!([{"index": 0, "value": 0xff00u64, "valueTwo": 0x1200u64,
+                         "op": "SCMP_CMP_MASKED_EQ"}]);
+    let two = json!([{"index": 0, "value": 3, "op": "SCMP_CMP_EQ"},
+                     {"index": 2, "value": 0xffff_ffffu64, "op": "SCMP_CMP_GT"}]);
+    let ne = json!([{"index": 3, "value": 9, "op": "SCMP_CMP_NE"}]);
+    let rules = vec![
+        rule(&["openat", "read"], "SCMP_ACT_ALLOW", json!([])),
+        rule(&["riscv_flush_icache"], "SCMP_ACT_TRAP", json!([])),
+        rule(&["setpgid"], "SCMP_ACT_KILL_THREAD", wide),
+        rule(&["ioctl"], "SCMP_ACT_LOG", masked),
+        rule(&["fcntl"], "SCMP_ACT_ERRNO", two),
+        rule(&["clone3"], "SCMP_ACT_TRACE", ne),
+        rule(&["personality"], "SCMP_ACT_KILL_PROCESS", json!([])),
+    ];
+    let mut r = Rng::new(23);
+    let mut inputs = 0;
+    for archs in [
+        json!(["SCMP_ARCH_RISCV64"]),
+        json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_RISCV64"]),
+    ] {
+        for default in ["SCMP_ACT_ERRNO", "SCMP_ACT_ALLOW"] {
+            let p = json!({"defaultAction": default, "architectures": archs,
+                           "syscalls": rules});
+            let t = check_tally(&p, &mut r);
+            assert_eq!(t.libseccomp_wrong, 0, "{p}");
+            inputs += t.inputs;
+        }
+    }
+    assert!(inputs > 1000, "{inputs}");
 }
