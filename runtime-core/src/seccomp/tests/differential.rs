@@ -15,14 +15,7 @@ use crate::seccomp::arch::Abi;
 use crate::seccomp::{compile, libseccomp, tables};
 
 const ENOSYS_RET: u32 = 0x0005_0026;
-const ABIS: [Abi; 6] = [
-    Abi::X86_64,
-    Abi::X86,
-    Abi::X32,
-    Abi::Aarch64,
-    Abi::Arm,
-    Abi::Riscv64,
-];
+const ABIS: [Abi; 6] = Abi::ALL;
 
 /// The ABIs random profiles name and draw their syscalls from. riscv64 is
 /// left out: with it in the name pool and the architecture lists, seed
