@@ -4,7 +4,7 @@
 //! an increase of its `oom_kill` counter.
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -110,48 +110,68 @@ impl OomWatcher {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let ready = {
-                let fd = match &self.kind {
-                    Kind::V1 { efd, .. } => efd.as_fd(),
-                    Kind::V2 { inotify, .. } => inotify.as_fd(),
-                };
-                let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-                let ms = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
-                match poll(&mut fds, ms) {
-                    Ok(n) => n > 0,
-                    Err(nix::Error::EINTR) => false,
-                    Err(e) => return Err(sys("poll", self.dir())(e)),
-                }
-            };
-            if !self.dir().exists() {
-                return Ok(OomWait::Gone);
+            let mut fds = [PollFd::new(self.as_fd(), PollFlags::POLLIN)];
+            let ms = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+            match poll(&mut fds, ms) {
+                Ok(_) | Err(nix::Error::EINTR) => {}
+                Err(e) => return Err(sys("poll", self.dir())(e)),
             }
-            if ready {
-                match &mut self.kind {
-                    Kind::V1 { efd, .. } => match efd.read() {
-                        Ok(n) if n > 0 => return Ok(OomWait::Oom(n)),
-                        _ => {}
-                    },
-                    Kind::V2 { inotify, dir, last } => {
-                        let _ = inotify.read_events();
-                        let now = oom_kills(dir);
-                        if now > *last {
-                            let n = now - *last;
-                            *last = now;
-                            return Ok(OomWait::Oom(n));
-                        }
-                    }
-                }
-            }
-            if Instant::now() >= deadline {
-                return Ok(OomWait::Timeout);
+            match self.take()? {
+                OomWait::Timeout if Instant::now() < deadline => {}
+                seen => return Ok(seen),
             }
         }
+    }
+
+    /// What happened since the last look, without waiting (for callers
+    /// that poll [`AsFd::as_fd`] beside fds of their own): the OOMs counted
+    /// since, else `Gone` once the cgroup is removed, else `Timeout`.
+    pub fn take(&mut self) -> Result<OomWait, CgroupError> {
+        let (ooms, gone) = match &mut self.kind {
+            Kind::V1 { efd, dir, .. } => {
+                let n = match efd.read() {
+                    Ok(n) => n,
+                    Err(nix::Error::EAGAIN | nix::Error::EINTR) => 0,
+                    Err(e) => return Err(sys("read eventfd", dir)(e)),
+                };
+                // The eventfd also counts once when the cgroup is removed
+                // (its files are gone by then); one read may see both.
+                let gone = !dir.exists();
+                (if gone { n.saturating_sub(1) } else { n }, gone)
+            }
+            Kind::V2 { inotify, dir, last } => {
+                // Drain the queue; the file itself says what changed.
+                while matches!(inotify.read_events(), Ok(e) if !e.is_empty()) {}
+                if !dir.exists() {
+                    (0, true)
+                } else {
+                    let now = oom_kills(dir);
+                    let n = now.saturating_sub(*last);
+                    *last = now.max(*last);
+                    (n, false)
+                }
+            }
+        };
+        Ok(match (ooms, gone) {
+            (0, true) => OomWait::Gone,
+            (0, false) => OomWait::Timeout,
+            (n, _) => OomWait::Oom(n),
+        })
     }
 
     fn dir(&self) -> &Path {
         match &self.kind {
             Kind::V1 { dir, .. } | Kind::V2 { dir, .. } => dir,
+        }
+    }
+}
+
+impl AsFd for OomWatcher {
+    /// The fd that turns readable when [`OomWatcher::take`] may have news.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match &self.kind {
+            Kind::V1 { efd, .. } => efd.as_fd(),
+            Kind::V2 { inotify, .. } => inotify.as_fd(),
         }
     }
 }

@@ -70,7 +70,7 @@ impl TaskService {
                 return Err(e);
             }
         };
-        let oom = crate::oom::watch(req.id.clone(), pid, self.tasks.events().clone());
+        let oom = crate::oom::watch(req.id.clone(), &container, self.tasks.events().clone());
         let mut map = self.tasks.lock();
         map.insert(
             req.id.clone(),
