@@ -79,27 +79,26 @@ pub(crate) fn load(bundle: &Path) -> Result<Spec, SpecError> {
     })
 }
 
-/// Parse a spec, naming the JSON path of any error.
 /// Mount id mappings (`mounts[].uidMappings`, `gidMappings`: idmapped
-/// mounts) are not in the spec types skiff parses with, so serde would drop
-/// them silently: refuse them by name from the raw document.
-fn refuse_idmapped_mounts(text: &[u8]) -> Result<(), (String, String)> {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(text) else {
-        return Ok(());
-    };
-    for (i, m) in doc["mounts"].as_array().into_iter().flatten().enumerate() {
-        for key in ["uidMappings", "gidMappings"] {
-            if m.get(key).is_some_and(|v| !v.is_null()) {
-                return Err((
-                    format!("mounts[{i}].{key}"),
-                    "idmapped mounts are not supported by skiff".into(),
-                ));
-            }
+/// mounts) are parsed, but skiff does not make idmapped mounts: refuse them
+/// by name rather than mount without them.
+fn refuse_idmapped_mounts(spec: &Spec) -> Result<(), (String, String)> {
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        let maps = [
+            ("uidMappings", m.uid_mappings().is_some()),
+            ("gidMappings", m.gid_mappings().is_some()),
+        ];
+        if let Some((key, _)) = maps.into_iter().find(|(_, set)| *set) {
+            return Err((
+                format!("mounts[{i}].{key}"),
+                "idmapped mounts are not supported by skiff".into(),
+            ));
         }
     }
     Ok(())
 }
 
+/// Parse a spec, naming the JSON path of any error.
 pub(crate) fn parse(text: &[u8]) -> Result<Spec, (String, String)> {
     // The same Deserialize as state.json's records (serde_json over a
     // slice): one copy of the spec's decoder in each binary. Wrapping it
@@ -117,7 +116,7 @@ pub(crate) fn parse(text: &[u8]) -> Result<Spec, (String, String)> {
         };
         (field, e.to_string())
     })?;
-    refuse_idmapped_mounts(text)?;
+    refuse_idmapped_mounts(&spec)?;
     Ok(spec)
 }
 

@@ -243,6 +243,12 @@ fn idmapped_mounts_are_refused_by_name() {
     let (field, message) = crate::spec::parse(text).expect_err("accepted");
     assert_eq!(field, "mounts[1].uidMappings");
     assert!(message.contains("idmapped"), "{message}");
+    let text = br#"{"ociVersion":"1.0.2","mounts":[{"destination":"/a","type":"tmpfs",
+        "uidMappings":null,"gidMappings":[{"containerID":0,"hostID":1,"size":1}]}]}"#;
+    let (field, _) = crate::spec::parse(text).expect_err("accepted");
+    assert_eq!(field, "mounts[0].gidMappings");
+    let text = br#"{"ociVersion":"1.0.2","mounts":[{"destination":"/a","uidMappings":null}]}"#;
+    assert!(crate::spec::parse(text).is_ok());
 }
 
 #[test]
